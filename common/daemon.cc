@@ -1,0 +1,41 @@
+#include "common/daemon.h"
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <signal.h>
+
+namespace gfs {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void InitDaemon(int* argc, char*** argv, const char* usage) {
+  gflags::SetUsageMessage(usage);
+  gflags::ParseCommandLineFlags(argc, argv, true);
+  if (FLAGS_log_dir.empty()) FLAGS_logtostderr = true;
+  google::InitGoogleLogging((*argv)[0]);
+  google::InstallFailureSignalHandler();
+  // Threads inherit the mask: block before gRPC or RocksDB start theirs.
+  sigset_t set = TerminationSignals();
+  CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, nullptr), 0);
+  // A peer that vanishes must not kill us through SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+}  // namespace gfs

@@ -1,0 +1,14 @@
+// Start-up and shutdown shared by the gfs daemons.
+#pragma once
+
+namespace gfs {
+
+// Parses flags, sets up glog (to stderr unless --log_dir is given), and blocks SIGINT
+// and SIGTERM in this and every thread started afterwards, so that only
+// WaitForTerminationSignal() receives them. Call first thing in main().
+void InitDaemon(int* argc, char*** argv, const char* usage);
+
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+int WaitForTerminationSignal();
+
+}  // namespace gfs

@@ -1,0 +1,41 @@
+// gfs-master: the metadata server.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "common/daemon.h"
+#include "master/master_server.h"
+
+DEFINE_string(listen, "0.0.0.0:7000", "HOST:PORT to serve RPCs on.");
+DEFINE_string(data_dir, "", "Directory of the master's metadata (RocksDB and op log). Required.");
+DEFINE_uint64(chunk_size_bytes, 64ull << 20, "Chunk size of new files, in bytes.");
+DEFINE_uint32(default_replication, 3, "Replicas per chunk for files that do not ask for a number.");
+DEFINE_uint64(oplog_tail_entries, 100000,
+              "How many of the newest op log entries are kept for followers to catch up from.");
+
+int main(int argc, char** argv) {
+  gfs::InitDaemon(&argc, &argv, "gfs-master --data_dir=DIR [--listen=HOST:PORT] [flags]");
+  if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required";
+    return 2;
+  }
+  if (FLAGS_chunk_size_bytes == 0 || FLAGS_default_replication == 0) {
+    LOG(ERROR) << "--chunk_size_bytes and --default_replication must be positive";
+    return 2;
+  }
+  gfs::master::MasterServerOptions options;
+  options.listen = FLAGS_listen;
+  options.data_dir = FLAGS_data_dir;
+  options.ns.chunk_size_bytes = FLAGS_chunk_size_bytes;
+  options.ns.default_replication = FLAGS_default_replication;
+  options.oplog_tail_entries = FLAGS_oplog_tail_entries;
+
+  gfs::master::MasterServer server(options);
+  if (gfs::Status s = server.Start(); !s.ok()) {
+    LOG(ERROR) << "master failed to start: " << s.ToString();
+    return 1;
+  }
+  int sig = gfs::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << sig << " received, shutting down";
+  server.Shutdown();
+  return 0;
+}

@@ -1,0 +1,58 @@
+// A running master: the op log, the namespace on top of it, and the gRPC server.
+// main() builds one from flags; tests build one from options.
+//
+// Start() and Shutdown() are called from one thread; the rest is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gfs/status.h"
+#include "master/namespace.h"
+#include "master/op_log.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace gfs::master {
+
+class MasterServiceImpl;
+class MasterStateMachine;
+
+struct MasterServerOptions {
+  // HOST:PORT to serve RPCs on; port 0 picks a free one (see port()).
+  std::string listen = "0.0.0.0:7000";
+  // Where the metadata (RocksDB, op log) lives. Required.
+  std::string data_dir;
+  NamespaceOptions ns;
+  uint64_t oplog_tail_entries = 100000;
+};
+
+class MasterServer {
+ public:
+  explicit MasterServer(MasterServerOptions options);
+  ~MasterServer();
+
+  // Opens the metadata and starts serving. Returns the error when the metadata cannot
+  // be opened or the address cannot be bound.
+  Status Start();
+  // Stops serving (in-flight calls get a short grace period) and closes the metadata.
+  // Idempotent.
+  void Shutdown();
+
+  // The port actually bound. REQUIRES: Start() succeeded.
+  int port() const { return port_; }
+  OpLog* op_log() const { return log_.get(); }
+
+ private:
+  const MasterServerOptions options_;
+  std::unique_ptr<MasterStateMachine> state_machine_;
+  std::unique_ptr<OpLog> log_;
+  std::unique_ptr<Namespace> namespace_;
+  std::unique_ptr<MasterServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace gfs::master

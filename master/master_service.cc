@@ -1,0 +1,57 @@
+#include "master/master_service.h"
+
+#include "common/grpc_status.h"
+#include "master/namespace.h"
+
+namespace gfs::master {
+namespace {
+
+// Copies a Result's value into a response field, or returns its status.
+template <typename T>
+grpc::Status Reply(Result<T> result, T* field) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *field = std::move(result).value();
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status MasterServiceImpl::Ping(grpc::ServerContext*, const proto::PingRequest*,
+                                     proto::PingResponse* resp) {
+  *resp->mutable_applied() = log_->applied();
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterServiceImpl::Mkdir(grpc::ServerContext*, const proto::MkdirRequest* req,
+                                      proto::MkdirResponse* resp) {
+  return Reply(ns_->Mkdir(req->path(), req->parents()), resp->mutable_info());
+}
+
+grpc::Status MasterServiceImpl::CreateFile(grpc::ServerContext*,
+                                           const proto::CreateFileRequest* req,
+                                           proto::CreateFileResponse* resp) {
+  return Reply(ns_->CreateFile(req->path(), req->replication(), req->ok_if_exists()),
+               resp->mutable_info());
+}
+
+grpc::Status MasterServiceImpl::Stat(grpc::ServerContext*, const proto::StatRequest* req,
+                                     proto::StatResponse* resp) {
+  return Reply(ns_->Stat(req->path()), resp->mutable_info());
+}
+
+grpc::Status MasterServiceImpl::List(grpc::ServerContext*, const proto::ListRequest* req,
+                                     proto::ListResponse* resp) {
+  return ToGrpc(ns_->List(req->path(), req->start_after(), req->limit(), resp));
+}
+
+grpc::Status MasterServiceImpl::Delete(grpc::ServerContext*, const proto::DeleteRequest* req,
+                                       proto::DeleteResponse*) {
+  return ToGrpc(ns_->Delete(req->path(), req->recursive()));
+}
+
+grpc::Status MasterServiceImpl::Rename(grpc::ServerContext*, const proto::RenameRequest* req,
+                                       proto::RenameResponse*) {
+  return ToGrpc(ns_->Rename(req->src(), req->dst()));
+}
+
+}  // namespace gfs::master

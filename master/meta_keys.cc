@@ -1,0 +1,44 @@
+#include "master/meta_keys.h"
+
+namespace gfs::master {
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t GetBigEndian64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::string DentryPrefix(uint64_t parent_id) {
+  std::string key(1, 'd');
+  PutBigEndian64(&key, parent_id);
+  return key;
+}
+
+std::string DentryKey(uint64_t parent_id, std::string_view name) {
+  std::string key = DentryPrefix(parent_id);
+  key.append(name);
+  return key;
+}
+
+std::string InodeKey(uint64_t inode_id) {
+  std::string key(1, 'i');
+  PutBigEndian64(&key, inode_id);
+  return key;
+}
+
+std::string LogKey(uint64_t index) {
+  std::string key(1, 'l');
+  PutBigEndian64(&key, index);
+  return key;
+}
+
+std::string LogPositionKey() { return "mlog_position"; }
+std::string NextInodeIdKey() { return "mnext_inode_id"; }
+
+std::string_view DentryName(std::string_view key) { return key.substr(9); }
+
+}  // namespace gfs::master

@@ -1,0 +1,116 @@
+#include "master/namespace.h"
+
+#include <algorithm>
+
+#include "common/path.h"
+#include "master/meta_keys.h"
+#include "master/meta_txn.h"
+#include "master/state_machine.h"
+
+namespace gfs::master {
+
+Namespace::Namespace(NamespaceOptions options, OpLog* log, Clock* clock)
+    : options_(options), log_(log), clock_(clock) {}
+
+ApplyResult Namespace::Propose(proto::LogEntry entry) {
+  entry.set_timestamp_us(clock_->NowMicros());
+  return log_->Propose(entry);
+}
+
+Result<proto::FileInfo> Namespace::Mkdir(const std::string& path, bool parents) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  proto::LogEntry entry;
+  entry.mutable_mkdir()->set_path(path);
+  entry.mutable_mkdir()->set_parents(parents);
+  ApplyResult result = Propose(std::move(entry));
+  GFS_RETURN_IF_ERROR(result.status);
+  return std::move(result.info);
+}
+
+Result<proto::FileInfo> Namespace::CreateFile(const std::string& path, uint32_t replication,
+                                              bool ok_if_exists) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  if (replication == 0) replication = options_.default_replication;
+  if (replication > options_.max_replication) {
+    return Status::InvalidArgument("create " + path + ": replication " +
+                                   std::to_string(replication) + " exceeds the maximum of " +
+                                   std::to_string(options_.max_replication));
+  }
+  proto::LogEntry entry;
+  proto::CreateFileOp* op = entry.mutable_create_file();
+  op->set_path(path);
+  op->set_replication(replication);
+  op->set_chunk_size(options_.chunk_size_bytes);
+  op->set_ok_if_exists(ok_if_exists);
+  ApplyResult result = Propose(std::move(entry));
+  GFS_RETURN_IF_ERROR(result.status);
+  return std::move(result.info);
+}
+
+Status Namespace::Delete(const std::string& path, bool recursive) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  proto::LogEntry entry;
+  entry.mutable_delete_()->set_path(path);
+  entry.mutable_delete_()->set_recursive(recursive);
+  return Propose(std::move(entry)).status;
+}
+
+Status Namespace::Rename(const std::string& src, const std::string& dst) {
+  GFS_RETURN_IF_ERROR(ValidatePath(src));
+  GFS_RETURN_IF_ERROR(ValidatePath(dst));
+  proto::LogEntry entry;
+  entry.mutable_rename()->set_src(src);
+  entry.mutable_rename()->set_dst(dst);
+  return Propose(std::move(entry)).status;
+}
+
+Result<proto::FileInfo> Namespace::Stat(const std::string& path) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  GFS_ASSIGN_OR_RETURN(proto::InodeRecord inode, ResolvePath(&txn, path));
+  return ToFileInfo(inode);
+}
+
+Status Namespace::List(const std::string& path, const std::string& start_after, uint32_t limit,
+                       proto::ListResponse* response) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  if (limit == 0) limit = options_.default_list_limit;
+  limit = std::min(limit, options_.max_list_limit);
+  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  GFS_ASSIGN_OR_RETURN(proto::InodeRecord dir, ResolvePath(&txn, path));
+  if (dir.type() != proto::FILE_TYPE_DIRECTORY) {
+    // Listing a file lists the file, as ls does.
+    if (start_after.empty()) *response->add_entries() = ToFileInfo(dir);
+    return Status::OK();
+  }
+  const std::string prefix = DentryPrefix(dir.id());
+  std::unique_ptr<rocksdb::Iterator> it = txn.NewIterator();
+  it->Seek(DentryKey(dir.id(), start_after));
+  if (!start_after.empty() && it->Valid() && DentryName(it->key().ToStringView()) == start_after) {
+    it->Next();
+  }
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (static_cast<uint32_t>(response->entries_size()) == limit) {
+      response->set_has_more(true);
+      response->set_next_start_after(response->entries().rbegin()->name());
+      break;
+    }
+    proto::DentryRecord dentry;
+    if (!dentry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::DataLoss("list " + path + ": an entry does not parse");
+    }
+    proto::InodeRecord inode;
+    Status s = txn.GetProto(InodeKey(dentry.inode_id()), &inode);
+    if (s.IsNotFound()) {
+      return Status::DataLoss("list " + path + ": entry " +
+                              std::string(DentryName(it->key().ToStringView())) +
+                              " points at a missing inode");
+    }
+    GFS_RETURN_IF_ERROR(s.Prepend("list " + path));
+    *response->add_entries() = ToFileInfo(inode);
+  }
+  if (!it->status().ok()) return Status::Internal("list " + path + ": " + it->status().ToString());
+  return Status::OK();
+}
+
+}  // namespace gfs::master

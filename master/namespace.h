@@ -1,0 +1,58 @@
+// The namespace as the master's RPC handlers see it: validates requests, turns
+// mutations into log entries (stamped with the master's clock) proposed to the OpLog,
+// and answers queries from a consistent snapshot of the state.
+//
+// Error messages name the offending path; codes follow DESIGN.md, "Errors".
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/clock.h"
+#include "gfs/status.h"
+#include "master/op_log.h"
+#include "protos/master.pb.h"
+
+namespace gfs::master {
+
+struct NamespaceOptions {
+  // Chunk size stamped on new files.
+  uint64_t chunk_size_bytes = 64 << 20;
+  // Replication of new files that ask for 0.
+  uint32_t default_replication = 3;
+  // The largest replication a file may ask for.
+  uint32_t max_replication = 16;
+  // List page size when the client asks for 0, and the cap on what it may ask for.
+  uint32_t default_list_limit = 1000;
+  uint32_t max_list_limit = 10000;
+};
+
+class Namespace {
+ public:
+  // `log` and `clock` must outlive the namespace.
+  Namespace(NamespaceOptions options, OpLog* log, Clock* clock);
+
+  // See gfs::Client in <gfs/client.h> for each operation's contract.
+  Result<proto::FileInfo> Mkdir(const std::string& path, bool parents);
+  Result<proto::FileInfo> CreateFile(const std::string& path, uint32_t replication,
+                                     bool ok_if_exists);
+  Status Delete(const std::string& path, bool recursive);
+  Status Rename(const std::string& src, const std::string& dst);
+
+  Result<proto::FileInfo> Stat(const std::string& path);
+  // Fills `response` with one page of `path`'s entries after `start_after`.
+  Status List(const std::string& path, const std::string& start_after, uint32_t limit,
+              proto::ListResponse* response);
+
+ private:
+  // Stamps `entry` with the clock and proposes it.
+  ApplyResult Propose(proto::LogEntry entry);
+
+  const NamespaceOptions options_;
+  OpLog* const log_;
+  Clock* const clock_;
+};
+
+}  // namespace gfs::master

@@ -1,0 +1,125 @@
+// The master's operation log: the only way persistent master state changes.
+//
+// Callers Propose() a LogEntry; the log applies it through the StateMachine and makes
+// the entry and its effect durable in one atomic, fsync'd RocksDB write before
+// returning. Concurrent proposals are applied one after another but committed
+// together in one write (group commit, as in LevelDB's DBImpl::Write): under load,
+// many proposals share one fsync.
+//
+// Entries that fail validation or change nothing are not logged and take no log index;
+// every logged entry gets the next (epoch, index). The last `tail_entries` entries are
+// kept for followers to catch up from (ReadEntries); older ones are dropped in the same
+// write that adds new ones. A checkpoint is a consistent copy of the whole database,
+// log position included, that can be opened as a data dir.
+//
+// Thread-safe.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/mutex.h"
+#include "gfs/status.h"
+#include "protos/master.pb.h"
+#include "protos/oplog.pb.h"
+
+namespace gfs::master {
+
+class MetaTxn;
+
+// What applying one entry produced.
+struct ApplyResult {
+  Status status;
+  // For entries that create or find an inode: its attributes.
+  proto::FileInfo info;
+};
+
+// The deterministic state machine the log drives (DESIGN.md, "Master as a state
+// machine"). Apply must read nothing but the entry and `txn`: no clock, no randomness,
+// no soft state.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies `entry` through `txn`. On a non-OK status the log discards whatever this
+  // call wrote. Writing nothing and returning OK means "no change" (nothing is logged).
+  virtual ApplyResult Apply(const proto::LogEntry& entry, MetaTxn* txn) = 0;
+  // Writes the initial state of an empty database (e.g. the root directory).
+  virtual void Bootstrap(MetaTxn* txn) = 0;
+};
+
+struct OpLogOptions {
+  // RocksDB directory; created if missing (with its parents).
+  std::string data_dir;
+  // How many of the newest entries are kept for catch-up.
+  uint64_t tail_entries = 100000;
+  // Upper bound on entries committed in one group.
+  size_t max_group_entries = 1024;
+};
+
+class OpLog {
+ public:
+  // Opens (or creates and bootstraps) the log in `options.data_dir`. `state_machine`
+  // must outlive the log.
+  static Result<std::unique_ptr<OpLog>> Open(const OpLogOptions& options,
+                                             StateMachine* state_machine);
+  ~OpLog();
+  OpLog(const OpLog&) = delete;
+  OpLog& operator=(const OpLog&) = delete;
+
+  // Applies `entry` (its epoch and index are assigned here) and returns once its effect
+  // is durable, or the error that prevented it. A non-OK result from the state machine
+  // is returned as is; a failed disk write is returned as the RocksDB error.
+  ApplyResult Propose(const proto::LogEntry& entry) EXCLUDES(mu_);
+
+  // The position of the last logged entry, whose effect is in the state.
+  proto::LogPosition applied() const EXCLUDES(mu_);
+
+  // Up to `max_entries` logged entries starting at `from_index`. Returns OutOfRange if
+  // `from_index` was already dropped from the tail (the reader needs a checkpoint), and
+  // an empty vector if `from_index` is past the end.
+  Result<std::vector<proto::LogEntry>> ReadEntries(uint64_t from_index, size_t max_entries);
+
+  // The oldest index ReadEntries can still return.
+  uint64_t first_retained_index() const EXCLUDES(mu_);
+
+  // Writes a consistent copy of the database into `dir` (which must not exist); the
+  // copy opens with Open() as a data dir, at the position it was taken.
+  Status CreateCheckpoint(const std::string& dir);
+
+  // The database, for read-only queries (MetaTxn in kReadOnlySnapshot mode).
+  rocksdb::DB* db() const { return db_.get(); }
+
+  struct Stats {
+    uint64_t proposals = 0;       // Propose calls
+    uint64_t logged_entries = 0;  // entries that got an index
+    uint64_t synced_writes = 0;   // fsync'd RocksDB writes (commit groups with a change)
+  };
+  Stats stats() const EXCLUDES(mu_);
+
+ private:
+  struct Writer;
+
+  OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<rocksdb::DB> db,
+        proto::LogPosition position);
+
+  // Applies and commits `group` as one write; fills each writer's result.
+  // Runs without mu_: only the writer at the front of the queue calls it.
+  void CommitGroup(const std::vector<Writer*>& group, const proto::LogPosition& start);
+
+  const OpLogOptions options_;
+  StateMachine* const state_machine_;
+  const std::unique_ptr<rocksdb::DB> db_;
+
+  mutable Mutex mu_;
+  // Proposals waiting; the front one commits a group for itself and those behind it.
+  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  proto::LogPosition position_ GUARDED_BY(mu_);
+  Stats stats_ GUARDED_BY(mu_);
+};
+
+}  // namespace gfs::master

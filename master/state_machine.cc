@@ -1,0 +1,316 @@
+#include "master/state_machine.h"
+
+#include <glog/logging.h>
+
+#include <vector>
+
+#include "common/path.h"
+#include "common/rocksdb_status.h"
+#include "master/meta_keys.h"
+#include "master/meta_txn.h"
+
+namespace gfs::master {
+namespace {
+
+// Reads the inode record `id`. A dentry pointing at a missing inode is corruption.
+Result<proto::InodeRecord> GetInode(MetaTxn* txn, uint64_t id) {
+  proto::InodeRecord inode;
+  Status s = txn->GetProto(InodeKey(id), &inode);
+  if (s.IsNotFound()) {
+    return Status::DataLoss("inode " + std::to_string(id) + " is referenced but missing");
+  }
+  GFS_RETURN_IF_ERROR(s);
+  return inode;
+}
+
+// Looks up `name` in directory `dir_id`. Returns NotFound when absent.
+Result<proto::DentryRecord> GetDentry(MetaTxn* txn, uint64_t dir_id, const std::string& name) {
+  proto::DentryRecord dentry;
+  GFS_RETURN_IF_ERROR(txn->GetProto(DentryKey(dir_id, name), &dentry));
+  return dentry;
+}
+
+uint64_t AllocateInodeId(MetaTxn* txn) {
+  std::string value;
+  Status s = txn->Get(NextInodeIdKey(), &value);
+  // Bootstrap wrote the counter; a missing or malformed one means a broken database,
+  // which Open would have refused.
+  CHECK(s.ok() && value.size() == 8) << "inode id counter: " << s.ToString();
+  uint64_t id = GetBigEndian64(value.data());
+  std::string next;
+  PutBigEndian64(&next, id + 1);
+  txn->Put(NextInodeIdKey(), next);
+  return id;
+}
+
+void PutInode(MetaTxn* txn, const proto::InodeRecord& inode) {
+  txn->PutProto(InodeKey(inode.id()), inode);
+}
+
+void PutDentry(MetaTxn* txn, const proto::InodeRecord& inode) {
+  proto::DentryRecord dentry;
+  dentry.set_inode_id(inode.id());
+  dentry.set_type(inode.type());
+  txn->PutProto(DentryKey(inode.parent_id(), inode.name()), dentry);
+}
+
+// Sets the mtime of directory `dir` to the entry's time (its entries changed).
+Status TouchDirectory(MetaTxn* txn, uint64_t dir_id, int64_t timestamp_us) {
+  GFS_ASSIGN_OR_RETURN(proto::InodeRecord dir, GetInode(txn, dir_id));
+  dir.set_mtime_us(timestamp_us);
+  PutInode(txn, dir);
+  return Status::OK();
+}
+
+// Resolves the parent directory of `path` (not "/"). Returns NotFound or
+// FailedPrecondition naming the parent when it is missing or not a directory.
+Result<proto::InodeRecord> ResolveParentDirectory(MetaTxn* txn, const std::string& path) {
+  const std::string parent_path = ParentPath(path);
+  Result<proto::InodeRecord> parent = ResolvePath(txn, parent_path);
+  if (parent.status().IsNotFound()) {
+    return Status::NotFound("parent directory " + parent_path + " does not exist");
+  }
+  GFS_RETURN_IF_ERROR(parent.status());
+  if (parent->type() != proto::FILE_TYPE_DIRECTORY) {
+    return Status::FailedPrecondition(parent_path + " is not a directory");
+  }
+  return parent;
+}
+
+bool HasChildren(MetaTxn* txn, uint64_t dir_id) {
+  const std::string prefix = DentryPrefix(dir_id);
+  std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+  it->Seek(prefix);
+  return it->Valid() && it->key().starts_with(prefix);
+}
+
+ApplyResult Error(Status status) { return ApplyResult{std::move(status), {}}; }
+
+ApplyResult Found(const proto::InodeRecord& inode) {
+  return ApplyResult{Status::OK(), ToFileInfo(inode)};
+}
+
+ApplyResult ApplyMkdir(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::MkdirOp& op = entry.mkdir();
+  if (Status s = ValidatePath(op.path()); !s.ok()) return Error(s);
+  if (op.path() == "/") {
+    if (!op.parents()) return Error(Status::AlreadyExists("/ already exists"));
+    Result<proto::InodeRecord> root = GetInode(txn, kRootInodeId);
+    return root.ok() ? Found(*root) : Error(root.status());
+  }
+  const std::vector<std::string> components = SplitPath(op.path());
+  uint64_t dir_id = kRootInodeId;
+  std::string walked;
+  for (size_t i = 0; i < components.size(); ++i) {
+    const bool last = i + 1 == components.size();
+    const std::string& name = components[i];
+    walked = JoinPath(walked.empty() ? "/" : walked, name);
+    Result<proto::DentryRecord> dentry = GetDentry(txn, dir_id, name);
+    if (dentry.ok()) {
+      if (dentry->type() != proto::FILE_TYPE_DIRECTORY) {
+        return Error(last ? Status::AlreadyExists(walked + " already exists as a file")
+                          : Status::FailedPrecondition(walked + " is not a directory"));
+      }
+      if (last) {
+        if (!op.parents()) return Error(Status::AlreadyExists(walked + " already exists"));
+        Result<proto::InodeRecord> existing = GetInode(txn, dentry->inode_id());
+        return existing.ok() ? Found(*existing) : Error(existing.status());
+      }
+      dir_id = dentry->inode_id();
+      continue;
+    }
+    if (!dentry.status().IsNotFound()) return Error(dentry.status());
+    if (!last && !op.parents()) {
+      return Error(Status::NotFound("parent directory " + walked + " does not exist"));
+    }
+    proto::InodeRecord dir;
+    dir.set_id(AllocateInodeId(txn));
+    dir.set_type(proto::FILE_TYPE_DIRECTORY);
+    dir.set_parent_id(dir_id);
+    dir.set_name(name);
+    dir.set_mtime_us(entry.timestamp_us());
+    PutInode(txn, dir);
+    PutDentry(txn, dir);
+    if (Status s = TouchDirectory(txn, dir_id, entry.timestamp_us()); !s.ok()) return Error(s);
+    if (last) return Found(dir);
+    dir_id = dir.id();
+  }
+  return Error(Status::Internal("mkdir " + op.path() + ": unreachable"));
+}
+
+ApplyResult ApplyCreateFile(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::CreateFileOp& op = entry.create_file();
+  if (Status s = ValidatePath(op.path()); !s.ok()) return Error(s);
+  if (op.path() == "/") return Error(Status::AlreadyExists("/ already exists as a directory"));
+  if (op.replication() == 0 || op.chunk_size() == 0) {
+    return Error(Status::InvalidArgument("create " + op.path() +
+                                         ": replication and chunk size must be positive"));
+  }
+  Result<proto::InodeRecord> parent = ResolveParentDirectory(txn, op.path());
+  if (!parent.ok()) return Error(parent.status());
+  const std::string name = BaseName(op.path());
+  Result<proto::DentryRecord> dentry = GetDentry(txn, parent->id(), name);
+  if (dentry.ok()) {
+    if (dentry->type() == proto::FILE_TYPE_FILE && op.ok_if_exists()) {
+      Result<proto::InodeRecord> existing = GetInode(txn, dentry->inode_id());
+      return existing.ok() ? Found(*existing) : Error(existing.status());
+    }
+    return Error(Status::AlreadyExists(op.path() + " already exists"));
+  }
+  if (!dentry.status().IsNotFound()) return Error(dentry.status());
+
+  proto::InodeRecord file;
+  file.set_id(AllocateInodeId(txn));
+  file.set_type(proto::FILE_TYPE_FILE);
+  file.set_parent_id(parent->id());
+  file.set_name(name);
+  file.set_mtime_us(entry.timestamp_us());
+  file.set_replication(op.replication());
+  file.set_chunk_size(op.chunk_size());
+  PutInode(txn, file);
+  PutDentry(txn, file);
+  if (Status s = TouchDirectory(txn, parent->id(), entry.timestamp_us()); !s.ok()) return Error(s);
+  return Found(file);
+}
+
+// Deletes every dentry and inode below directory `dir_id` (not the directory itself).
+Status DeleteSubtree(MetaTxn* txn, uint64_t dir_id) {
+  std::vector<uint64_t> pending = {dir_id};
+  while (!pending.empty()) {
+    const uint64_t id = pending.back();
+    pending.pop_back();
+    const std::string prefix = DentryPrefix(id);
+    std::vector<std::string> keys;
+    std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      proto::DentryRecord child;
+      if (!child.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return Status::DataLoss("dentry of directory " + std::to_string(id) + " does not parse");
+      }
+      if (child.type() == proto::FILE_TYPE_DIRECTORY) pending.push_back(child.inode_id());
+      keys.push_back(it->key().ToString());
+      txn->Delete(InodeKey(child.inode_id()));
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status(), "scanning directory entries");
+    for (const std::string& key : keys) txn->Delete(key);
+  }
+  return Status::OK();
+}
+
+ApplyResult ApplyDelete(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::DeleteOp& op = entry.delete_();
+  if (Status s = ValidatePath(op.path()); !s.ok()) return Error(s);
+  if (op.path() == "/") return Error(Status::InvalidArgument("cannot delete the root directory"));
+  Result<proto::InodeRecord> inode = ResolvePath(txn, op.path());
+  if (!inode.ok()) return Error(inode.status());
+  if (inode->type() == proto::FILE_TYPE_DIRECTORY && HasChildren(txn, inode->id())) {
+    if (!op.recursive()) {
+      return Error(Status::FailedPrecondition(op.path() + " is a non-empty directory"));
+    }
+    if (Status s = DeleteSubtree(txn, inode->id()); !s.ok()) return Error(s);
+  }
+  txn->Delete(DentryKey(inode->parent_id(), inode->name()));
+  txn->Delete(InodeKey(inode->id()));
+  if (Status s = TouchDirectory(txn, inode->parent_id(), entry.timestamp_us()); !s.ok()) {
+    return Error(s);
+  }
+  return ApplyResult{Status::OK(), {}};
+}
+
+ApplyResult ApplyRename(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::RenameOp& op = entry.rename();
+  if (Status s = ValidatePath(op.src()); !s.ok()) return Error(s);
+  if (Status s = ValidatePath(op.dst()); !s.ok()) return Error(s);
+  if (op.src() == "/" || op.dst() == "/") {
+    return Error(Status::InvalidArgument("cannot rename the root directory"));
+  }
+  Result<proto::InodeRecord> inode = ResolvePath(txn, op.src());
+  if (!inode.ok()) return Error(inode.status());
+  if (op.src() == op.dst()) return ApplyResult{Status::OK(), {}};  // nothing to do
+  if (IsSameOrUnder(op.dst(), op.src())) {
+    return Error(
+        Status::InvalidArgument("cannot move " + op.src() + " into its own subtree " + op.dst()));
+  }
+  Result<proto::InodeRecord> new_parent = ResolveParentDirectory(txn, op.dst());
+  if (!new_parent.ok()) return Error(new_parent.status());
+  const std::string new_name = BaseName(op.dst());
+  Result<proto::DentryRecord> existing = GetDentry(txn, new_parent->id(), new_name);
+  if (existing.ok()) return Error(Status::AlreadyExists(op.dst() + " already exists"));
+  if (!existing.status().IsNotFound()) return Error(existing.status());
+
+  const uint64_t old_parent_id = inode->parent_id();
+  txn->Delete(DentryKey(old_parent_id, inode->name()));
+  inode->set_parent_id(new_parent->id());
+  inode->set_name(new_name);
+  PutInode(txn, *inode);
+  PutDentry(txn, *inode);
+  if (Status s = TouchDirectory(txn, old_parent_id, entry.timestamp_us()); !s.ok()) {
+    return Error(s);
+  }
+  if (new_parent->id() != old_parent_id) {
+    if (Status s = TouchDirectory(txn, new_parent->id(), entry.timestamp_us()); !s.ok()) {
+      return Error(s);
+    }
+  }
+  return ApplyResult{Status::OK(), {}};
+}
+
+}  // namespace
+
+Result<proto::InodeRecord> ResolvePath(MetaTxn* txn, const std::string& path) {
+  uint64_t id = kRootInodeId;
+  std::string walked;
+  for (const std::string& name : SplitPath(path)) {
+    const std::string here = walked.empty() ? "/" : walked;
+    walked = JoinPath(here, name);
+    Result<proto::DentryRecord> dentry = GetDentry(txn, id, name);
+    if (dentry.status().IsNotFound()) return Status::NotFound(walked + " does not exist");
+    GFS_RETURN_IF_ERROR(dentry.status());
+    if (walked.size() < path.size() && dentry->type() != proto::FILE_TYPE_DIRECTORY) {
+      return Status::FailedPrecondition(walked + " is not a directory");
+    }
+    id = dentry->inode_id();
+  }
+  return GetInode(txn, id);
+}
+
+proto::FileInfo ToFileInfo(const proto::InodeRecord& inode) {
+  proto::FileInfo info;
+  info.set_name(inode.name());
+  info.set_type(inode.type());
+  info.set_inode_id(inode.id());
+  info.set_mtime_us(inode.mtime_us());
+  info.set_replication(inode.replication());
+  info.set_size(inode.size());
+  info.set_chunk_size(inode.chunk_size());
+  return info;
+}
+
+ApplyResult MasterStateMachine::Apply(const proto::LogEntry& entry, MetaTxn* txn) {
+  switch (entry.op_case()) {
+    case proto::LogEntry::kMkdir:
+      return ApplyMkdir(entry, txn);
+    case proto::LogEntry::kCreateFile:
+      return ApplyCreateFile(entry, txn);
+    case proto::LogEntry::kDelete:
+      return ApplyDelete(entry, txn);
+    case proto::LogEntry::kRename:
+      return ApplyRename(entry, txn);
+    case proto::LogEntry::OP_NOT_SET:
+      break;
+  }
+  return Error(Status::InvalidArgument("log entry " + std::to_string(entry.index()) +
+                                       " has no operation this master knows"));
+}
+
+void MasterStateMachine::Bootstrap(MetaTxn* txn) {
+  proto::InodeRecord root;
+  root.set_id(kRootInodeId);
+  root.set_type(proto::FILE_TYPE_DIRECTORY);
+  PutInode(txn, root);
+  std::string next;
+  PutBigEndian64(&next, kRootInodeId + 1);
+  txn->Put(NextInodeIdKey(), next);
+}
+
+}  // namespace gfs::master

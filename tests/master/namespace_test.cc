@@ -1,0 +1,181 @@
+// The namespace operations and their error cases, through the op log.
+#include "master/namespace.h"
+
+#include <set>
+
+#include "tests/master/namespace_fixture.h"
+
+namespace gfs::master {
+namespace {
+
+using NamespaceTest = NamespaceFixture;
+
+std::vector<std::string> Names(Namespace* ns, const std::string& path) {
+  proto::ListResponse resp;
+  Status s = ns->List(path, "", 0, &resp);
+  EXPECT_OK(s);
+  std::vector<std::string> names;
+  for (const auto& e : resp.entries()) names.push_back(e.name());
+  return names;
+}
+
+TEST_F(NamespaceTest, RootExists) {
+  auto root = ns_->Stat("/");
+  ASSERT_OK(root);
+  EXPECT_EQ(root->type(), proto::FILE_TYPE_DIRECTORY);
+  EXPECT_TRUE(Names(ns_.get(), "/").empty());
+}
+
+TEST_F(NamespaceTest, MkdirAndErrors) {
+  ASSERT_OK(ns_->Mkdir("/a", false));
+  ASSERT_CODE(ns_->Mkdir("/a", false), StatusCode::kAlreadyExists);
+  ASSERT_OK(ns_->Mkdir("/a", true));  // -p: exists is fine
+  ASSERT_CODE(ns_->Mkdir("/x/y", false), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Mkdir("/", false), StatusCode::kAlreadyExists);
+  ASSERT_OK(ns_->Mkdir("/", true));
+  auto deep = ns_->Mkdir("/x/y/z", true);
+  ASSERT_OK(deep);
+  EXPECT_EQ(deep->name(), "z");
+  EXPECT_EQ(Names(ns_.get(), "/x/y"), std::vector<std::string>{"z"});
+  ASSERT_OK(ns_->CreateFile("/a/f", 0, false));
+  ASSERT_CODE(ns_->Mkdir("/a/f", true), StatusCode::kAlreadyExists);
+  ASSERT_CODE(ns_->Mkdir("/a/f/g", true), StatusCode::kFailedPrecondition);
+  Status bad = ns_->Mkdir("/a//b", false).status();
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("/a//b"), std::string::npos) << bad.ToString();
+}
+
+TEST_F(NamespaceTest, MkdirUpdatesParentMtime) {
+  ASSERT_OK(ns_->Mkdir("/a", false));
+  const int64_t before = ns_->Stat("/a")->mtime_us();
+  clock_.Advance(5'000'000);
+  ASSERT_OK(ns_->Mkdir("/a/b", false));
+  EXPECT_EQ(ns_->Stat("/a")->mtime_us(), before + 5'000'000);
+  EXPECT_EQ(ns_->Stat("/a/b")->mtime_us(), before + 5'000'000);
+}
+
+TEST_F(NamespaceTest, CreateFileAndErrors) {
+  auto file = ns_->CreateFile("/f", 2, false);
+  ASSERT_OK(file);
+  EXPECT_EQ(file->type(), proto::FILE_TYPE_FILE);
+  EXPECT_EQ(file->replication(), 2u);
+  EXPECT_EQ(file->size(), 0u);
+  EXPECT_EQ(file->chunk_size(), NamespaceOptions{}.chunk_size_bytes);
+  EXPECT_EQ(ns_->CreateFile("/g", 0, false)->replication(), NamespaceOptions{}.default_replication);
+  ASSERT_CODE(ns_->CreateFile("/f", 0, false), StatusCode::kAlreadyExists);
+  auto again = ns_->CreateFile("/f", 0, true);  // touch
+  ASSERT_OK(again);
+  EXPECT_EQ(again->inode_id(), file->inode_id());
+  ASSERT_CODE(ns_->CreateFile("/nodir/f", 0, false), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->CreateFile("/f/g", 0, false), StatusCode::kFailedPrecondition);
+  ASSERT_OK(ns_->Mkdir("/d", false));
+  ASSERT_CODE(ns_->CreateFile("/d", 0, true), StatusCode::kAlreadyExists);
+  ASSERT_CODE(ns_->CreateFile("/", 0, false), StatusCode::kAlreadyExists);
+  ASSERT_CODE(ns_->CreateFile("/r", 17, false), StatusCode::kInvalidArgument);
+}
+
+TEST_F(NamespaceTest, StatErrors) {
+  Status missing = ns_->Stat("/nope").status();
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("/nope"), std::string::npos);
+  ASSERT_OK(ns_->CreateFile("/f", 0, false));
+  ASSERT_CODE(ns_->Stat("/f/x"), StatusCode::kFailedPrecondition);
+  ASSERT_CODE(ns_->Stat("f"), StatusCode::kInvalidArgument);
+}
+
+TEST_F(NamespaceTest, ListIsSortedAndPaged) {
+  ASSERT_OK(ns_->Mkdir("/d", false));
+  std::set<std::string> expected;
+  for (int i = 0; i < 25; ++i) {
+    std::string name = "e" + std::to_string(i);
+    expected.insert(name);
+    ASSERT_OK(ns_->CreateFile("/d/" + name, 0, false));
+  }
+  std::vector<std::string> seen;
+  std::string start_after;
+  int pages = 0;
+  while (true) {
+    proto::ListResponse resp;
+    ASSERT_OK(ns_->List("/d", start_after, 7, &resp));
+    ++pages;
+    ASSERT_LE(resp.entries_size(), 7);
+    for (const auto& e : resp.entries()) seen.push_back(e.name());
+    if (!resp.has_more()) break;
+    start_after = resp.next_start_after();
+  }
+  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(seen, std::vector<std::string>(expected.begin(), expected.end()));
+  // A file lists as itself; a missing path is NotFound.
+  EXPECT_EQ(Names(ns_.get(), "/d/e3"), std::vector<std::string>{"e3"});
+  proto::ListResponse resp;
+  ASSERT_CODE(ns_->List("/missing", "", 0, &resp), StatusCode::kNotFound);
+}
+
+TEST_F(NamespaceTest, DeleteAndErrors) {
+  ASSERT_OK(ns_->Mkdir("/a/b/c", true));
+  ASSERT_OK(ns_->CreateFile("/a/b/c/f", 0, false));
+  ASSERT_OK(ns_->CreateFile("/a/g", 0, false));
+  ASSERT_CODE(ns_->Delete("/a", false), StatusCode::kFailedPrecondition);
+  ASSERT_CODE(ns_->Delete("/", true), StatusCode::kInvalidArgument);
+  ASSERT_CODE(ns_->Delete("/nope", false), StatusCode::kNotFound);
+  ASSERT_OK(ns_->Delete("/a/g", false));
+  ASSERT_CODE(ns_->Stat("/a/g"), StatusCode::kNotFound);
+  ASSERT_OK(ns_->Delete("/a", true));
+  ASSERT_CODE(ns_->Stat("/a"), StatusCode::kNotFound);
+  EXPECT_TRUE(Names(ns_.get(), "/").empty());
+  // Nothing of the subtree is left behind: recreating gives fresh, empty directories.
+  ASSERT_OK(ns_->Mkdir("/a/b/c", true));
+  EXPECT_TRUE(Names(ns_.get(), "/a/b/c").empty());
+  ASSERT_OK(ns_->Mkdir("/e", false));
+  ASSERT_OK(ns_->Delete("/e", false));  // empty directory needs no -r
+}
+
+TEST_F(NamespaceTest, RenameFilesAndDirectories) {
+  ASSERT_OK(ns_->Mkdir("/a/b", true));
+  ASSERT_OK(ns_->CreateFile("/a/b/f", 0, false));
+  const uint64_t id = ns_->Stat("/a/b/f")->inode_id();
+  ASSERT_OK(ns_->Rename("/a/b/f", "/g"));
+  EXPECT_EQ(ns_->Stat("/g")->inode_id(), id);
+  ASSERT_CODE(ns_->Stat("/a/b/f"), StatusCode::kNotFound);
+  // A directory moves with its subtree.
+  ASSERT_OK(ns_->Mkdir("/x", false));
+  ASSERT_OK(ns_->Rename("/a", "/x/a2"));
+  ASSERT_OK(ns_->Stat("/x/a2/b"));
+  EXPECT_EQ(Names(ns_.get(), "/"), (std::vector<std::string>{"g", "x"}));
+  ASSERT_OK(ns_->Rename("/g", "/g"));  // onto itself: nothing to do
+}
+
+TEST_F(NamespaceTest, RenameErrors) {
+  ASSERT_OK(ns_->Mkdir("/a/b", true));
+  ASSERT_OK(ns_->CreateFile("/f", 0, false));
+  ASSERT_CODE(ns_->Rename("/a", "/a/b/c"), StatusCode::kInvalidArgument);
+  ASSERT_CODE(ns_->Rename("/a", "/a/x"), StatusCode::kInvalidArgument);
+  ASSERT_CODE(ns_->Rename("/f", "/a/b"), StatusCode::kAlreadyExists);
+  ASSERT_CODE(ns_->Rename("/a", "/f"), StatusCode::kAlreadyExists);
+  ASSERT_CODE(ns_->Rename("/nope", "/z"), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Rename("/f", "/nodir/z"), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Rename("/a", "/f/z"), StatusCode::kFailedPrecondition);
+  ASSERT_CODE(ns_->Rename("/", "/z"), StatusCode::kInvalidArgument);
+  ASSERT_CODE(ns_->Rename("/a", "/"), StatusCode::kInvalidArgument);
+  // Nothing changed.
+  ASSERT_OK(ns_->Stat("/a/b"));
+  ASSERT_OK(ns_->Stat("/f"));
+}
+
+TEST_F(NamespaceTest, StateSurvivesReopen) {
+  ASSERT_OK(ns_->Mkdir("/a/b", true));
+  ASSERT_OK(ns_->CreateFile("/a/f", 2, false));
+  ASSERT_OK(ns_->Rename("/a/b", "/b"));
+  const proto::LogPosition before = log_->applied();
+  Reopen();
+  EXPECT_EQ(log_->applied().index(), before.index());
+  ASSERT_OK(ns_->Stat("/b"));
+  EXPECT_EQ(ns_->Stat("/a/f")->replication(), 2u);
+  ASSERT_CODE(ns_->Stat("/a/b"), StatusCode::kNotFound);
+  // Inode ids keep counting after a restart: no reuse.
+  const uint64_t old_max = ns_->Stat("/a/f")->inode_id();
+  EXPECT_GT(ns_->Mkdir("/c", false)->inode_id(), old_max);
+}
+
+}  // namespace
+}  // namespace gfs::master

@@ -1,0 +1,119 @@
+// The operation log: indices, group commit, the bounded tail, checkpoints.
+#include "master/op_log.h"
+
+#include <glog/logging.h>
+
+#include <thread>
+
+#include "master/meta_keys.h"
+#include "tests/master/namespace_fixture.h"
+
+namespace gfs::master {
+namespace {
+
+using OpLogTest = NamespaceFixture;
+
+TEST_F(OpLogTest, OnlyEffectiveEntriesAreLogged) {
+  EXPECT_EQ(log_->applied().epoch(), 1u);
+  EXPECT_EQ(log_->applied().index(), 0u);
+  ASSERT_OK(ns_->Mkdir("/a", false));
+  EXPECT_EQ(log_->applied().index(), 1u);
+  ASSERT_CODE(ns_->Mkdir("/a", false), StatusCode::kAlreadyExists);  // failed: not logged
+  ASSERT_OK(ns_->Mkdir("/a", true));                                 // no change: not logged
+  EXPECT_EQ(log_->applied().index(), 1u);
+  ASSERT_OK(ns_->CreateFile("/a/f", 0, false));
+  EXPECT_EQ(log_->applied().index(), 2u);
+  EXPECT_EQ(log_->stats().synced_writes, 2u);
+
+  auto entries = log_->ReadEntries(1, 10);
+  ASSERT_OK(entries);
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].index(), 1u);
+  EXPECT_EQ((*entries)[0].epoch(), 1u);
+  EXPECT_EQ((*entries)[0].mkdir().path(), "/a");
+  EXPECT_EQ((*entries)[1].index(), 2u);
+  EXPECT_EQ((*entries)[1].create_file().path(), "/a/f");
+  EXPECT_EQ((*entries)[1].timestamp_us(), clock_.NowMicros());
+  EXPECT_TRUE(log_->ReadEntries(3, 10)->empty());
+}
+
+TEST_F(OpLogTest, ConcurrentProposersShareFsyncs) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // parents=true: entries of one group must see each other's effects (/g, /g/tN).
+        std::string path = "/g/t" + std::to_string(t) + "/d" + std::to_string(i);
+        if (!ns_->Mkdir(path, true).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  const OpLog::Stats stats = log_->stats();
+  // One entry per Mkdir (the first of each thread also creates /g and /g/tN).
+  constexpr uint64_t kEntries = kThreads * kPerThread;
+  EXPECT_EQ(stats.proposals, kEntries);
+  EXPECT_EQ(stats.logged_entries, kEntries);
+  EXPECT_LT(stats.synced_writes, stats.logged_entries)
+      << "group commit should let concurrent proposals share fsyncs";
+  LOG(INFO) << stats.logged_entries << " entries in " << stats.synced_writes << " fsyncs";
+
+  // Indices are dense and every acknowledged directory exists, also after reopening.
+  auto entries = log_->ReadEntries(1, kEntries + 10);
+  ASSERT_OK(entries);
+  ASSERT_EQ(entries->size(), kEntries);
+  for (size_t i = 0; i < entries->size(); ++i) EXPECT_EQ((*entries)[i].index(), i + 1);
+  Reopen();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      ASSERT_OK(ns_->Stat("/g/t" + std::to_string(t) + "/d" + std::to_string(i)));
+    }
+  }
+}
+
+TEST_F(OpLogTest, TailIsBounded) {
+  OpLogOptions options;
+  options.tail_entries = 10;
+  Reopen(options);
+  for (int i = 0; i < 25; ++i) ASSERT_OK(ns_->Mkdir("/d" + std::to_string(i), false));
+  EXPECT_EQ(log_->applied().index(), 25u);
+  EXPECT_EQ(log_->first_retained_index(), 16u);
+  ASSERT_CODE(log_->ReadEntries(15, 100), StatusCode::kOutOfRange);
+  auto tail = log_->ReadEntries(16, 100);
+  ASSERT_OK(tail);
+  ASSERT_EQ(tail->size(), 10u);
+  EXPECT_EQ(tail->front().mkdir().path(), "/d15");
+  EXPECT_EQ(tail->back().mkdir().path(), "/d24");
+  // The dropped entries are really gone from the database, not just hidden.
+  std::string value;
+  EXPECT_TRUE(log_->db()->Get(rocksdb::ReadOptions(), LogKey(15), &value).IsNotFound());
+}
+
+TEST_F(OpLogTest, CheckpointOpensAtItsPosition) {
+  ASSERT_OK(ns_->Mkdir("/before", false));
+  const std::string checkpoint = test_dir() + "/checkpoint";
+  ASSERT_OK(log_->CreateCheckpoint(checkpoint));
+  ASSERT_OK(ns_->Mkdir("/after", false));
+  ASSERT_CODE(log_->CreateCheckpoint(checkpoint), StatusCode::kInternal);  // exists already
+
+  MasterStateMachine machine;
+  OpLogOptions options;
+  options.data_dir = checkpoint;
+  auto copy = OpLog::Open(options, &machine);
+  ASSERT_OK(copy);
+  EXPECT_EQ((*copy)->applied().index(), 1u);
+  Namespace copy_ns(NamespaceOptions{}, copy->get(), &clock_);
+  ASSERT_OK(copy_ns.Stat("/before"));
+  ASSERT_CODE(copy_ns.Stat("/after"), StatusCode::kNotFound);
+  // The copy continues the log where the checkpoint was taken.
+  ASSERT_OK(copy_ns.Mkdir("/other", false));
+  EXPECT_EQ((*copy)->applied().index(), 2u);
+}
+
+}  // namespace
+}  // namespace gfs::master
