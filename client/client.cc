@@ -34,6 +34,20 @@ class GrpcClient final : public Client {
     return MasterPosition{resp.applied().epoch(), resp.applied().index()};
   }
 
+  Result<MasterStatus> GetMasterStatus() override {
+    proto::GetStatusResponse resp;
+    GFS_RETURN_IF_ERROR(
+        channel_->Call("status", [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+          return stub->GetStatus(ctx, proto::GetStatusRequest(), &resp);
+        }));
+    MasterStatus status;
+    status.applied = {resp.applied().epoch(), resp.applied().index()};
+    status.proposals = resp.proposals();
+    status.logged_entries = resp.logged_entries();
+    status.synced_writes = resp.synced_writes();
+    return status;
+  }
+
   Status Mkdir(const std::string& path, bool parents) override {
     proto::MkdirRequest req;
     req.set_path(path);

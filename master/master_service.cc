@@ -22,6 +22,16 @@ grpc::Status MasterServiceImpl::Ping(grpc::ServerContext*, const proto::PingRequ
   return grpc::Status::OK;
 }
 
+grpc::Status MasterServiceImpl::GetStatus(grpc::ServerContext*, const proto::GetStatusRequest*,
+                                          proto::GetStatusResponse* resp) {
+  *resp->mutable_applied() = log_->applied();
+  const OpLog::Stats stats = log_->stats();
+  resp->set_proposals(stats.proposals);
+  resp->set_logged_entries(stats.logged_entries);
+  resp->set_synced_writes(stats.synced_writes);
+  return grpc::Status::OK;
+}
+
 grpc::Status MasterServiceImpl::Mkdir(grpc::ServerContext*, const proto::MkdirRequest* req,
                                       proto::MkdirResponse* resp) {
   return Reply(ns_->Mkdir(req->path(), req->parents()), resp->mutable_info());

@@ -18,6 +18,8 @@ class MasterServiceImpl final : public proto::MasterService::Service {
 
   grpc::Status Ping(grpc::ServerContext* ctx, const proto::PingRequest* req,
                     proto::PingResponse* resp) override;
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const proto::GetStatusRequest* req,
+                         proto::GetStatusResponse* resp) override;
   grpc::Status Mkdir(grpc::ServerContext* ctx, const proto::MkdirRequest* req,
                      proto::MkdirResponse* resp) override;
   grpc::Status CreateFile(grpc::ServerContext* ctx, const proto::CreateFileRequest* req,

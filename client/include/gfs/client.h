@@ -61,6 +61,14 @@ struct MasterPosition {
   uint64_t applied_index = 0;
 };
 
+// The master's counters since it started.
+struct MasterStatus {
+  MasterPosition applied;
+  uint64_t proposals = 0;       // mutations proposed to the op log
+  uint64_t logged_entries = 0;  // entries that changed state
+  uint64_t synced_writes = 0;   // fsync'd commits (group commit: fewer than entries)
+};
+
 class Client {
  public:
   // Connects to a comma-separated list of master addresses ("host:port,host:port").
@@ -73,6 +81,9 @@ class Client {
 
   // An empty round trip to the master; returns its log position.
   virtual Result<MasterPosition> Ping() = 0;
+
+  // The master's counters.
+  virtual Result<MasterStatus> GetMasterStatus() = 0;
 
   // Creates a directory. With `parents`, creates missing ancestors too and succeeds if
   // `path` already is a directory. Returns AlreadyExists if `path` exists (without

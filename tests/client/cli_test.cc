@@ -1,0 +1,550 @@
+// Tests of the `gfs` command-line tool against an in-memory namespace.
+#include "client/cli.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "common/path.h"
+#include "tests/test_util.h"
+
+namespace gfs::cli {
+namespace {
+
+constexpr int64_t kMtimeUs = 1795780800LL * 1000000;  // 2026-11-27T12:00:00Z
+constexpr char kMtime[] = "2026-11-27T12:00:00Z";
+
+// The namespace the fake client works on; it outlives each client the CLI makes.
+struct FakeTree {
+  std::map<std::string, FileInfo> nodes;  // by full path
+  uint64_t next_inode = 2;
+  int list_each_calls = 0;
+
+  FakeTree() {
+    FileInfo root;
+    root.type = FileType::kDirectory;
+    root.inode_id = 1;
+    root.mtime_us = kMtimeUs;
+    nodes["/"] = root;
+  }
+
+  const FileInfo* Find(const std::string& path) const {
+    auto it = nodes.find(path);
+    return it == nodes.end() ? nullptr : &it->second;
+  }
+
+  // Full paths of the direct children of directory `dir`, in name order.
+  std::vector<std::string> Children(const std::string& dir) const {
+    const std::string prefix = dir == "/" ? "/" : dir + "/";
+    std::vector<std::string> children;
+    for (auto it = nodes.lower_bound(prefix);
+         it != nodes.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (it->first.size() > prefix.size() &&
+          it->first.find('/', prefix.size()) == std::string::npos) {
+        children.push_back(it->first);
+      }
+    }
+    return children;
+  }
+
+  // Checks `path` and that its parent is an existing directory.
+  Status CheckParent(const std::string& path) const {
+    GFS_RETURN_IF_ERROR(ValidatePath(path));
+    const std::string parent = ParentPath(path);
+    const FileInfo* p = Find(parent);
+    if (p == nullptr) return Status::NotFound("parent directory " + parent + " does not exist");
+    if (!p->is_directory()) return Status::FailedPrecondition(parent + " is a file");
+    return Status::OK();
+  }
+
+  FileInfo& Add(const std::string& path, FileType type, uint64_t size = 0) {
+    FileInfo info;
+    info.name = BaseName(path);
+    info.type = type;
+    info.inode_id = next_inode++;
+    info.mtime_us = kMtimeUs;
+    if (type == FileType::kFile) {
+      info.replication = 3;
+      info.chunk_size = 64 << 20;
+      info.size = size;
+    }
+    return nodes[path] = info;
+  }
+};
+
+// A gfs::Client over a FakeTree. List and ListPage fail on purpose: the CLI must stream
+// with ListEach.
+class FakeClient : public Client {
+ public:
+  explicit FakeClient(FakeTree* tree) : tree_(tree) {}
+
+  Result<MasterPosition> Ping() override { return MasterPosition{1, 1}; }
+  Result<MasterStatus> GetMasterStatus() override { return MasterStatus{}; }
+
+  Status Mkdir(const std::string& path, bool parents) override {
+    GFS_RETURN_IF_ERROR(ValidatePath(path));
+    if (const FileInfo* existing = tree_->Find(path)) {
+      if (parents && existing->is_directory()) return Status::OK();
+      return Status::AlreadyExists(path + " already exists");
+    }
+    if (parents && !tree_->Find(ParentPath(path))) {
+      GFS_RETURN_IF_ERROR(Mkdir(ParentPath(path), true));
+    }
+    GFS_RETURN_IF_ERROR(tree_->CheckParent(path));
+    tree_->Add(path, FileType::kDirectory);
+    return Status::OK();
+  }
+
+  Result<FileInfo> CreateFile(const std::string& path, uint32_t /*replication*/,
+                              bool ok_if_exists) override {
+    GFS_RETURN_IF_ERROR(ValidatePath(path));
+    if (const FileInfo* existing = tree_->Find(path)) {
+      if (ok_if_exists && !existing->is_directory()) return *existing;
+      return Status::AlreadyExists(path + " already exists");
+    }
+    GFS_RETURN_IF_ERROR(tree_->CheckParent(path));
+    return tree_->Add(path, FileType::kFile);
+  }
+
+  Result<FileInfo> Stat(const std::string& path) override {
+    GFS_RETURN_IF_ERROR(ValidatePath(path));
+    const FileInfo* info = tree_->Find(path);
+    if (info == nullptr) return Status::NotFound(path + " does not exist");
+    return *info;
+  }
+
+  Result<DirectoryPage> ListPage(const std::string&, const std::string&, uint32_t) override {
+    return Status::Internal("the CLI must use ListEach");
+  }
+
+  Status ListEach(const std::string& path,
+                  const std::function<bool(const FileInfo&)>& fn) override {
+    ++tree_->list_each_calls;
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (!info.is_directory()) {
+      fn(info);
+      return Status::OK();
+    }
+    for (const std::string& child : tree_->Children(path)) {
+      if (!fn(*tree_->Find(child))) break;
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<FileInfo>> List(const std::string&) override {
+    return Status::Internal("the CLI must use ListEach");
+  }
+
+  Status Delete(const std::string& path, bool recursive) override {
+    GFS_RETURN_IF_ERROR(ValidatePath(path));
+    if (path == "/") return Status::InvalidArgument("cannot delete /");
+    if (!tree_->Find(path)) return Status::NotFound(path + " does not exist");
+    if (!tree_->Children(path).empty() && !recursive) {
+      return Status::FailedPrecondition("directory " + path + " is not empty");
+    }
+    for (auto it = tree_->nodes.begin(); it != tree_->nodes.end();) {
+      it = IsSameOrUnder(it->first, path) ? tree_->nodes.erase(it) : std::next(it);
+    }
+    return Status::OK();
+  }
+
+  Status Rename(const std::string& src, const std::string& dst) override {
+    GFS_RETURN_IF_ERROR(ValidatePath(src));
+    if (!tree_->Find(src)) return Status::NotFound(src + " does not exist");
+    if (tree_->Find(dst)) return Status::AlreadyExists(dst + " already exists");
+    GFS_RETURN_IF_ERROR(tree_->CheckParent(dst));
+    if (IsSameOrUnder(dst, src)) return Status::InvalidArgument("cannot move into itself");
+    std::map<std::string, FileInfo> moved;
+    for (auto it = tree_->nodes.begin(); it != tree_->nodes.end();) {
+      if (IsSameOrUnder(it->first, src)) {
+        moved[dst + it->first.substr(src.size())] = it->second;
+        it = tree_->nodes.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    moved[dst].name = BaseName(dst);
+    tree_->nodes.insert(moved.begin(), moved.end());
+    return Status::OK();
+  }
+
+ private:
+  FakeTree* const tree_;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { unsetenv("GFS_MASTER"); }
+  void TearDown() override { unsetenv("GFS_MASTER"); }
+
+  // Runs the tool; its output lands in out_ and err_.
+  int Run(const std::vector<std::string>& args) {
+    out_.str("");
+    err_.str("");
+    return RunCli(args, out_, err_, [this](const std::string& masters) {
+      ++factory_calls_;
+      masters_ = masters;
+      if (!factory_status_.ok()) return Result<std::unique_ptr<Client>>(factory_status_);
+      return Result<std::unique_ptr<Client>>(std::make_unique<FakeClient>(&tree_));
+    });
+  }
+
+  std::string out() const { return out_.str(); }
+  std::string err() const { return err_.str(); }
+  // How many lines the last run wrote to out.
+  int64_t OutputLines() const {
+    const std::string text = out();
+    return std::count(text.begin(), text.end(), '\n');
+  }
+
+  FakeTree tree_;
+  Status factory_status_;
+  int factory_calls_ = 0;
+  std::string masters_;
+
+ private:
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+// ---- Usage errors and help ----
+
+TEST_F(CliTest, UsageErrorsExit2WithUsageLine) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},                // no command
+      {"frobnicate"},    // unknown command
+      {"--frob", "ls"},  // unknown global option
+      {"--master"},      // global option without its value
+      {"mkdir"},         // missing operand
+      {"rm"},
+      {"touch"},
+      {"mv", "/a"},
+      {"mv", "/a", "/b", "/c"},  // too many operands
+      {"stat"},
+      {"stat", "/a", "/b"},
+      {"ls", "/a", "/b"},
+      {"ls", "-x"},  // unknown flags
+      {"ls", "-lz", "/"},
+      {"ls", "--long=yes"},
+      {"mkdir", "--frob", "/a"},
+      {"rm", "-p", "/a"},
+      {"stat", "-j", "/a"},
+      {"help", "frobnicate"},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    EXPECT_EQ(Run(args), kExitUsage);
+    EXPECT_EQ(err().rfind("gfs: ", 0), 0u) << err();
+    EXPECT_NE(err().find("\nusage: gfs "), std::string::npos) << err();
+    EXPECT_EQ(out(), "");
+  }
+  EXPECT_EQ(factory_calls_, 0);
+}
+
+TEST_F(CliTest, UsageErrorNamesTheProblem) {
+  EXPECT_EQ(Run({"ls", "-lx", "/"}), kExitUsage);
+  EXPECT_EQ(err(), "gfs: ls: unknown option -x\nusage: gfs ls [-l] [-R] [PATH]\n");
+  EXPECT_EQ(Run({"frobnicate"}), kExitUsage);
+  EXPECT_NE(err().find("unknown command 'frobnicate'"), std::string::npos) << err();
+}
+
+TEST_F(CliTest, ToolHelpListsImplementedCommands) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"-h"}, {"help"}, {"--master=x:1", "-h"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    EXPECT_EQ(Run(args), kExitOk);
+    EXPECT_EQ(out().rfind("usage: gfs [--master=HOST:PORT[,...]] COMMAND [ARGS]\n", 0), 0u);
+    for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat"}) {
+      EXPECT_NE(out().find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
+    }
+    for (const char* later : {"put", "get", "snapshot", "admin"}) {
+      EXPECT_EQ(out().find(std::string("\n  ") + later), std::string::npos) << later;
+    }
+    EXPECT_EQ(err(), "");
+  }
+  EXPECT_EQ(factory_calls_, 0);
+}
+
+TEST_F(CliTest, CommandHelpPrintsItsUsage) {
+  for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat"}) {
+    SCOPED_TRACE(cmd);
+    EXPECT_EQ(Run({cmd, "--help"}), kExitOk);
+    EXPECT_EQ(out().rfind(std::string("usage: gfs ") + cmd + " ", 0), 0u) << out();
+    EXPECT_EQ(err(), "");
+    const std::string help = out();
+    EXPECT_EQ(Run({"help", cmd}), kExitOk);
+    EXPECT_EQ(out(), help);
+  }
+  // --help wins wherever it stands and whatever else is wrong.
+  EXPECT_EQ(Run({"ls", "-x", "/a", "/b", "--help"}), kExitOk);
+  EXPECT_NE(out().find("-R, --recursive"), std::string::npos) << out();
+  EXPECT_EQ(Run({"mkdir", "--help"}), kExitOk);
+  EXPECT_NE(out().find("-p, --parents"), std::string::npos) << out();
+  EXPECT_EQ(Run({"stat", "--help"}), kExitOk);
+  EXPECT_NE(out().find("--json"), std::string::npos) << out();
+  EXPECT_EQ(factory_calls_, 0);
+}
+
+TEST_F(CliTest, CommandsOfLaterMilestonesSayNotImplemented) {
+  for (const char* cmd : {"put", "get", "cat", "append", "undelete", "snapshot", "admin"}) {
+    SCOPED_TRACE(cmd);
+    EXPECT_EQ(Run({cmd, "/x", "/y"}), kExitFailed);
+    EXPECT_EQ(err(), std::string("gfs: ") + cmd + ": not implemented yet\n");
+  }
+  EXPECT_EQ(factory_calls_, 0);
+}
+
+// ---- Master address ----
+
+TEST_F(CliTest, MasterFromFlagThenEnvironmentThenDefault) {
+  ASSERT_EQ(Run({"ls"}), kExitOk);
+  EXPECT_EQ(masters_, "127.0.0.1:7000");
+  setenv("GFS_MASTER", "env:1", 1);
+  ASSERT_EQ(Run({"ls"}), kExitOk);
+  EXPECT_EQ(masters_, "env:1");
+  ASSERT_EQ(Run({"--master=a:1,b:2", "ls"}), kExitOk);
+  EXPECT_EQ(masters_, "a:1,b:2");
+  ASSERT_EQ(Run({"--master", "c:3", "ls"}), kExitOk);
+  EXPECT_EQ(masters_, "c:3");
+}
+
+TEST_F(CliTest, ClientCreationFailure) {
+  factory_status_ = Status::InvalidArgument("empty master address");
+  EXPECT_EQ(Run({"--master=nonsense", "ls"}), kExitUsage);
+  EXPECT_EQ(err().rfind("gfs: master ", 0), 0u) << err();
+  EXPECT_NE(err().find("InvalidArgument: empty master address"), std::string::npos) << err();
+  factory_status_ = Status::Unavailable("no route");
+  EXPECT_EQ(Run({"ls"}), kExitFailed);
+}
+
+// ---- mkdir, touch, rm, mv ----
+
+TEST_F(CliTest, MkdirWithoutParentFailsNamingThePath) {
+  EXPECT_EQ(Run({"mkdir", "/a/b"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: mkdir /a/b: NotFound: parent directory /a does not exist\n");
+  EXPECT_EQ(out(), "");
+}
+
+TEST_F(CliTest, MkdirParents) {
+  ASSERT_EQ(Run({"mkdir", "-p", "/a/b/c"}), kExitOk) << err();
+  ASSERT_NE(tree_.Find("/a/b/c"), nullptr);
+  EXPECT_TRUE(tree_.Find("/a/b/c")->is_directory());
+  EXPECT_EQ(Run({"mkdir", "/a/b/c", "-p"}), kExitOk) << err();  // exists: fine with -p
+  EXPECT_EQ(Run({"mkdir", "/a/b/c"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: mkdir /a/b/c: AlreadyExists: /a/b/c already exists\n");
+}
+
+TEST_F(CliTest, MkdirGoesOnAfterAFailedPath) {
+  EXPECT_EQ(Run({"mkdir", "/x/y", "/z", "relative"}), kExitFailed);
+  EXPECT_NE(tree_.Find("/z"), nullptr);
+  EXPECT_NE(err().find("gfs: mkdir /x/y: NotFound"), std::string::npos) << err();
+  EXPECT_NE(err().find("gfs: mkdir relative: InvalidArgument"), std::string::npos) << err();
+}
+
+TEST_F(CliTest, TouchCreatesAndAcceptsExistingFiles) {
+  ASSERT_EQ(Run({"touch", "/f", "/g"}), kExitOk) << err();
+  ASSERT_NE(tree_.Find("/f"), nullptr);
+  EXPECT_FALSE(tree_.Find("/f")->is_directory());
+  EXPECT_EQ(Run({"touch", "/f"}), kExitOk) << err();
+  EXPECT_EQ(err(), "");
+  ASSERT_EQ(Run({"mkdir", "/d"}), kExitOk);
+  EXPECT_EQ(Run({"touch", "/d"}), kExitFailed);  // a directory is not a file
+  EXPECT_EQ(err().rfind("gfs: touch /d: AlreadyExists", 0), 0u) << err();
+}
+
+TEST_F(CliTest, RmNonEmptyDirectoryNeedsRecursive) {
+  ASSERT_EQ(Run({"mkdir", "-p", "/d/e"}), kExitOk);
+  ASSERT_EQ(Run({"touch", "/d/e/f"}), kExitOk);
+  EXPECT_EQ(Run({"rm", "/d"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: rm /d: FailedPrecondition: directory /d is not empty\n");
+  EXPECT_NE(tree_.Find("/d/e/f"), nullptr);
+  EXPECT_EQ(Run({"rm", "-r", "/d"}), kExitOk) << err();
+  EXPECT_EQ(tree_.Find("/d"), nullptr);
+  EXPECT_EQ(tree_.Find("/d/e/f"), nullptr);
+}
+
+TEST_F(CliTest, RmFileAndMissingPath) {
+  ASSERT_EQ(Run({"touch", "/f"}), kExitOk);
+  EXPECT_EQ(Run({"rm", "/nope", "/f"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: rm /nope: NotFound: /nope does not exist\n");
+  EXPECT_EQ(tree_.Find("/f"), nullptr);
+}
+
+TEST_F(CliTest, DoubleDashEndsOptions) {
+  // After `--`, "-r" is a path (which the master rejects), not the recursive flag.
+  EXPECT_EQ(Run({"rm", "--", "-r"}), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: rm -r: InvalidArgument", 0), 0u) << err();
+  ASSERT_EQ(Run({"mkdir", "/d"}), kExitOk);
+  EXPECT_EQ(Run({"ls", "-l", "--", "/d"}), kExitOk) << err();
+}
+
+TEST_F(CliTest, Mv) {
+  ASSERT_EQ(Run({"mkdir", "/d"}), kExitOk);
+  ASSERT_EQ(Run({"touch", "/d/f"}), kExitOk);
+  ASSERT_EQ(Run({"mv", "/d", "/e"}), kExitOk) << err();
+  EXPECT_EQ(tree_.Find("/d"), nullptr);
+  EXPECT_NE(tree_.Find("/e/f"), nullptr);
+  EXPECT_EQ(Run({"mv", "/missing", "/x"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: mv /missing /x: NotFound: /missing does not exist\n");
+  ASSERT_EQ(Run({"touch", "/g"}), kExitOk);
+  EXPECT_EQ(Run({"mv", "/g", "/e/f"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: mv /g /e/f: AlreadyExists: /e/f already exists\n");
+}
+
+// ---- ls ----
+
+class CliLsTest : public CliTest {
+ protected:
+  // /data/            (dir)
+  // /data/a.log       (file, 10 bytes)
+  // /data/old/        (dir)
+  // /data/old/b.log   (file, 1048576 bytes)
+  // /empty/           (dir)
+  // /readme           (file, 0 bytes)
+  void SetUp() override {
+    CliTest::SetUp();
+    tree_.Add("/data", FileType::kDirectory);
+    tree_.Add("/data/a.log", FileType::kFile, 10);
+    tree_.Add("/data/old", FileType::kDirectory);
+    tree_.Add("/data/old/b.log", FileType::kFile, 1048576).replication = 2;
+    tree_.Add("/empty", FileType::kDirectory);
+    tree_.Add("/readme", FileType::kFile);
+  }
+};
+
+TEST_F(CliLsTest, PlainListsNamesWithSlashForDirectories) {
+  ASSERT_EQ(Run({"ls"}), kExitOk) << err();
+  EXPECT_EQ(out(), "data/\nempty/\nreadme\n");
+  ASSERT_EQ(Run({"ls", "/"}), kExitOk) << err();
+  EXPECT_EQ(out(), "data/\nempty/\nreadme\n");
+  ASSERT_EQ(Run({"ls", "/data/"}), kExitOk) << err();  // a trailing '/' is accepted
+  EXPECT_EQ(out(), "a.log\nold/\n");
+  ASSERT_EQ(Run({"ls", "/empty"}), kExitOk) << err();
+  EXPECT_EQ(out(), "");
+}
+
+TEST_F(CliLsTest, FileListsJustItself) {
+  ASSERT_EQ(Run({"ls", "/data/a.log"}), kExitOk) << err();
+  EXPECT_EQ(out(), "/data/a.log\n");
+  ASSERT_EQ(Run({"ls", "-l", "/data/a.log"}), kExitOk) << err();
+  EXPECT_EQ(out(), std::string("-   3           10 ") + kMtime + " /data/a.log\n");
+}
+
+TEST_F(CliLsTest, LongFormat) {
+  ASSERT_EQ(Run({"ls", "-l", "/data"}), kExitOk) << err();
+  EXPECT_EQ(out(), std::string("-   3           10 ") + kMtime + " a.log\n" +
+                       "d   -            0 " + kMtime + " old\n");
+}
+
+TEST_F(CliLsTest, Recursive) {
+  const std::string expected =
+      "/:\n"
+      "data/\nempty/\nreadme\n"
+      "\n/data:\n"
+      "a.log\nold/\n"
+      "\n/data/old:\n"
+      "b.log\n"
+      "\n/empty:\n";
+  ASSERT_EQ(Run({"ls", "-R"}), kExitOk) << err();
+  EXPECT_EQ(out(), expected);
+  EXPECT_EQ(tree_.list_each_calls, 4);
+
+  ASSERT_EQ(Run({"ls", "-R", "/data/old"}), kExitOk) << err();
+  EXPECT_EQ(out(), "/data/old:\nb.log\n");
+}
+
+TEST_F(CliLsTest, CombinedFlagsInAnyPosition) {
+  ASSERT_EQ(Run({"ls", "-lR", "/data"}), kExitOk) << err();
+  const std::string expected = out();
+  EXPECT_EQ(expected, std::string("/data:\n") + "-   3           10 " + kMtime + " a.log\n" +
+                          "d   -            0 " + kMtime + " old\n" + "\n/data/old:\n" +
+                          "-   2      1048576 " + kMtime + " b.log\n");
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"ls", "/data", "-Rl"},
+                                             {"ls", "-l", "/data", "-R"},
+                                             {"ls", "--long", "--recursive", "/data"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ASSERT_EQ(Run(args), kExitOk) << err();
+    EXPECT_EQ(out(), expected);
+  }
+}
+
+TEST_F(CliLsTest, MissingPathFails) {
+  EXPECT_EQ(Run({"ls", "-l", "/nope"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: ls /nope: NotFound: /nope does not exist\n");
+  EXPECT_EQ(out(), "");
+}
+
+TEST_F(CliLsTest, StreamsLargeDirectories) {
+  for (int i = 0; i < 5000; ++i) tree_.Add("/empty/f" + std::to_string(10000 + i), FileType::kFile);
+  ASSERT_EQ(Run({"ls", "/empty"}), kExitOk) << err();
+  EXPECT_EQ(OutputLines(), 5000);
+  EXPECT_EQ(out().rfind("f10000\nf10001\n", 0), 0u);
+}
+
+// ---- stat ----
+
+// Parses `json` as one JSON object, failing the test if it is not.
+google::protobuf::Struct ParseJsonObject(const std::string& json) {
+  google::protobuf::Struct object;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &object);
+  EXPECT_TRUE(status.ok()) << status.ToString() << " in: " << json;
+  return object;
+}
+
+TEST_F(CliLsTest, StatText) {
+  ASSERT_EQ(Run({"stat", "/data/old/b.log"}), kExitOk) << err();
+  EXPECT_EQ(out(), std::string("path: /data/old/b.log\n") + "type: file\n" + "size: 1048576\n" +
+                       "replication: 2\n" + "chunk_size: 67108864\n" + "mtime: " + kMtime + "\n" +
+                       "inode: 5\n");
+  ASSERT_EQ(Run({"stat", "/data"}), kExitOk) << err();
+  EXPECT_EQ(out(), std::string("path: /data\ntype: dir\nmtime: ") + kMtime + "\ninode: 2\n");
+  EXPECT_EQ(Run({"stat", "/nope"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: stat /nope: NotFound: /nope does not exist\n");
+}
+
+TEST_F(CliLsTest, StatJsonOfAFile) {
+  ASSERT_EQ(Run({"stat", "--json", "/data/old/b.log"}), kExitOk) << err();
+  ASSERT_EQ(out().back(), '\n');
+  EXPECT_EQ(OutputLines(), 1) << "one line: " << out();
+  const google::protobuf::Struct json = ParseJsonObject(out());
+  const auto& f = json.fields();
+  ASSERT_TRUE(f.count("path") && f.count("type") && f.count("size") && f.count("replication") &&
+              f.count("chunks") && f.count("mtime"))
+      << out();
+  EXPECT_EQ(f.at("path").string_value(), "/data/old/b.log");
+  EXPECT_EQ(f.at("type").string_value(), "file");
+  EXPECT_EQ(f.at("size").number_value(), 1048576);
+  EXPECT_EQ(f.at("replication").number_value(), 2);
+  EXPECT_EQ(f.at("mtime").string_value(), kMtime);
+  ASSERT_TRUE(f.at("chunks").has_list_value()) << out();
+  EXPECT_EQ(f.at("chunks").list_value().values_size(), 0);
+}
+
+TEST_F(CliLsTest, StatJsonOfADirectory) {
+  ASSERT_EQ(Run({"stat", "/", "--json"}), kExitOk) << err();
+  const google::protobuf::Struct json = ParseJsonObject(out());
+  EXPECT_EQ(json.fields().at("path").string_value(), "/");
+  EXPECT_EQ(json.fields().at("type").string_value(), "dir");
+  EXPECT_TRUE(json.fields().at("chunks").has_list_value());
+}
+
+TEST_F(CliLsTest, StatJsonEscapesStrings) {
+  // Quote, backslash, control characters, valid UTF-8 and a byte that is not UTF-8.
+  const std::string name = std::string("/q\"b\\n\nt\tc\x01\x1f-\xc3\xa9-\xff-\xe2\x82");
+  tree_.Add(name, FileType::kFile);
+  ASSERT_EQ(Run({"stat", "--json", name}), kExitOk) << err();
+  EXPECT_EQ(OutputLines(), 1) << "one line: " << out();
+  EXPECT_NE(out().find(R"("/q\"b\\n\nt\tc\u0001\u001f-)"), std::string::npos) << out();
+  const google::protobuf::Struct json = ParseJsonObject(out());
+  EXPECT_EQ(json.fields().at("path").string_value(),
+            "/q\"b\\n\nt\tc\x01\x1f-\xc3\xa9-\xef\xbf\xbd-\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+}  // namespace
+}  // namespace gfs::cli
