@@ -4,7 +4,6 @@
 #include <chrono>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "common/grpc_status.h"
 
@@ -55,8 +54,9 @@ MasterChannel::MasterChannel(std::vector<std::string> addresses, ClientOptions o
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   for (const std::string& address : addresses_) {
-    stubs_.push_back(proto::MasterService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+    channels_.push_back(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    stubs_.push_back(proto::MasterService::NewStub(channels_.back()));
   }
 }
 
@@ -82,7 +82,11 @@ Status MasterChannel::Call(const std::string& what, const Rpc& rpc) {
       return Status::Unavailable(what + ": no master answered (" + std::to_string(attempts) +
                                  " attempts, last " + addresses_[index] + "): " + status.message());
     }
-    std::this_thread::sleep_for(Jitter(pause));
+    // Pause, but wake as soon as the next master accepts a connection: a plain sleep
+    // would leave nobody polling the reconnect, and gRPC would notice it only seconds
+    // later.
+    const size_t next = (index + 1) % channels_.size();
+    channels_[next]->WaitForConnected(std::chrono::system_clock::now() + Jitter(pause));
     pause = std::min(pause * 2, options_.max_backoff);
   }
 }

@@ -39,8 +39,10 @@ class MasterChannel {
 
   const std::vector<std::string> addresses_;
   const ClientOptions options_;
-  std::vector<std::unique_ptr<Stub>> stubs_;  // one per address; const after construction
-  std::atomic<size_t> current_{0};            // the address tried first
+  // One per address; const after construction.
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<Stub>> stubs_;
+  std::atomic<size_t> current_{0};  // the address tried first
 };
 
 }  // namespace gfs::client

@@ -9,6 +9,9 @@ DEFINE_string(listen, "0.0.0.0:7000", "HOST:PORT to serve RPCs on.");
 DEFINE_string(data_dir, "", "Directory of the master's metadata (RocksDB and op log). Required.");
 DEFINE_uint64(chunk_size_bytes, 64ull << 20, "Chunk size of new files, in bytes.");
 DEFINE_uint32(default_replication, 3, "Replicas per chunk for files that do not ask for a number.");
+DEFINE_uint64(lease_ms, 60000, "Length of a primary's lease on a chunk, in milliseconds.");
+DEFINE_int64(heartbeat_timeout_ms, 15000,
+             "A chunkserver silent this long is declared dead, in milliseconds.");
 DEFINE_uint64(oplog_tail_entries, 100000,
               "How many of the newest op log entries are kept for followers to catch up from.");
 
@@ -28,6 +31,8 @@ int main(int argc, char** argv) {
   options.ns.chunk_size_bytes = FLAGS_chunk_size_bytes;
   options.ns.default_replication = FLAGS_default_replication;
   options.oplog_tail_entries = FLAGS_oplog_tail_entries;
+  options.lease_ms = FLAGS_lease_ms;
+  options.heartbeat_timeout_ms = FLAGS_heartbeat_timeout_ms;
 
   gfs::master::MasterServer server(options);
   if (gfs::Status s = server.Start(); !s.ok()) {

@@ -5,6 +5,10 @@
 
 #include <chrono>
 
+#include "common/periodic_task.h"
+#include "master/chunk_manager.h"
+#include "master/chunkserver_client.h"
+#include "master/chunkserver_registry.h"
 #include "master/master_service.h"
 #include "master/state_machine.h"
 
@@ -22,29 +26,52 @@ Status MasterServer::Start() {
   log_options.tail_entries = options_.oplog_tail_entries;
   GFS_ASSIGN_OR_RETURN(log_, OpLog::Open(log_options, state_machine_.get()));
   namespace_ = std::make_unique<Namespace>(options_.ns, log_.get(), Clock::Real());
-  service_ = std::make_unique<MasterServiceImpl>(namespace_.get(), log_.get());
+  registry_ = std::make_unique<ChunkServerRegistry>(Clock::Real(), options_.heartbeat_timeout_ms);
+  chunkserver_client_ =
+      NewGrpcChunkServerClient(std::chrono::milliseconds(options_.chunkserver_rpc_timeout_ms));
+  ChunkManagerOptions chunk_options;
+  chunk_options.lease_ms = options_.lease_ms;
+  chunk_manager_ = std::make_unique<ChunkManager>(chunk_options, log_.get(), registry_.get(),
+                                                  chunkserver_client_.get(), Clock::Real());
+  service_ =
+      std::make_unique<MasterServiceImpl>(namespace_.get(), chunk_manager_.get(), log_.get());
+  heartbeat_service_ =
+      std::make_unique<HeartbeatServiceImpl>(registry_.get(), chunk_manager_.get());
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
+  builder.RegisterService(heartbeat_service_.get());
+  // Two daemons must never share a port (gRPC sets SO_REUSEPORT by default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
     return Status::Unavailable("cannot listen on " + options_.listen);
   }
+  const auto liveness_period = std::chrono::milliseconds(
+      std::max<int64_t>(100, std::min<int64_t>(1000, options_.heartbeat_timeout_ms / 4)));
+  liveness_ = std::make_unique<PeriodicTask>("chunkserver-liveness", liveness_period, [this] {
+    for (const std::string& dead : registry_->ExpireSilent()) chunk_manager_->ServerDead(dead);
+  });
   LOG(INFO) << "master serving on " << options_.listen << " (port " << port_ << "), metadata in "
             << options_.data_dir;
   return Status::OK();
 }
 
 void MasterServer::Shutdown() {
+  liveness_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_->Wait();
     server_.reset();
     LOG(INFO) << "master stopped serving";
   }
+  heartbeat_service_.reset();
   service_.reset();
+  chunk_manager_.reset();
+  chunkserver_client_.reset();
+  registry_.reset();
   namespace_.reset();
   log_.reset();
 }

@@ -15,8 +15,16 @@ namespace grpc {
 class Server;
 }
 
+namespace gfs {
+class PeriodicTask;
+}
+
 namespace gfs::master {
 
+class ChunkManager;
+class ChunkServerClient;
+class ChunkServerRegistry;
+class HeartbeatServiceImpl;
 class MasterServiceImpl;
 class MasterStateMachine;
 
@@ -27,6 +35,12 @@ struct MasterServerOptions {
   std::string data_dir;
   NamespaceOptions ns;
   uint64_t oplog_tail_entries = 100000;
+  // Primary lease length.
+  uint64_t lease_ms = 60000;
+  // A chunkserver silent this long is dead.
+  int64_t heartbeat_timeout_ms = 15000;
+  // Deadline of each call the master makes on a chunkserver.
+  int64_t chunkserver_rpc_timeout_ms = 10000;
 };
 
 class MasterServer {
@@ -50,7 +64,13 @@ class MasterServer {
   std::unique_ptr<MasterStateMachine> state_machine_;
   std::unique_ptr<OpLog> log_;
   std::unique_ptr<Namespace> namespace_;
+  std::unique_ptr<ChunkServerRegistry> registry_;
+  std::unique_ptr<ChunkServerClient> chunkserver_client_;
+  std::unique_ptr<ChunkManager> chunk_manager_;
   std::unique_ptr<MasterServiceImpl> service_;
+  std::unique_ptr<HeartbeatServiceImpl> heartbeat_service_;
+  // Declares silent chunkservers dead.
+  std::unique_ptr<PeriodicTask> liveness_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

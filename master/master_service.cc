@@ -1,6 +1,9 @@
 #include "master/master_service.h"
 
 #include "common/grpc_status.h"
+#include "common/path.h"
+#include "master/chunk_manager.h"
+#include "master/chunkserver_registry.h"
 #include "master/namespace.h"
 
 namespace gfs::master {
@@ -62,6 +65,50 @@ grpc::Status MasterServiceImpl::Delete(grpc::ServerContext*, const proto::Delete
 grpc::Status MasterServiceImpl::Rename(grpc::ServerContext*, const proto::RenameRequest* req,
                                        proto::RenameResponse*) {
   return ToGrpc(ns_->Rename(req->src(), req->dst()));
+}
+
+grpc::Status MasterServiceImpl::GetChunkLocations(grpc::ServerContext*,
+                                                  const proto::GetChunkLocationsRequest* req,
+                                                  proto::GetChunkLocationsResponse* resp) {
+  if (Status s = ValidatePath(req->path()); !s.ok()) return ToGrpc(s);
+  return ToGrpc(chunks_->GetChunkLocations(req->path(), req->first_index(), req->count(), resp));
+}
+
+grpc::Status MasterServiceImpl::GetWriteLease(grpc::ServerContext*,
+                                              const proto::GetWriteLeaseRequest* req,
+                                              proto::GetWriteLeaseResponse* resp) {
+  if (Status s = ValidatePath(req->path()); !s.ok()) return ToGrpc(s);
+  return ToGrpc(chunks_->GetWriteLease(req->path(), req->index(), resp));
+}
+
+grpc::Status MasterServiceImpl::ReportWriteFailure(grpc::ServerContext*,
+                                                   const proto::ReportWriteFailureRequest* req,
+                                                   proto::ReportWriteFailureResponse*) {
+  chunks_->ReportWriteFailure(req->handle(), req->version(),
+                              {req->failed_replicas().begin(), req->failed_replicas().end()});
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterServiceImpl::ExtendFile(grpc::ServerContext*,
+                                           const proto::ExtendFileRequest* req,
+                                           proto::ExtendFileResponse* resp) {
+  return Reply(ns_->ExtendFile(req->path(), req->length()), resp->mutable_info());
+}
+
+grpc::Status HeartbeatServiceImpl::Heartbeat(grpc::ServerContext*,
+                                             const proto::HeartbeatRequest* req,
+                                             proto::HeartbeatResponse* resp) {
+  if (req->address().empty()) {
+    return ToGrpc(Status::InvalidArgument("heartbeat without the chunkserver's address"));
+  }
+  const bool needs_full_report = registry_->Heartbeat(
+      req->address(), req->rack(), req->capacity_bytes(), req->used_bytes(), req->full_report());
+  if (needs_full_report) {
+    resp->set_reregister(true);
+    return grpc::Status::OK;
+  }
+  chunks_->ProcessHeartbeat(*req, resp);
+  return grpc::Status::OK;
 }
 
 }  // namespace gfs::master

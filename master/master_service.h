@@ -9,12 +9,15 @@
 
 namespace gfs::master {
 
+class ChunkManager;
+class ChunkServerRegistry;
 class Namespace;
 
 class MasterServiceImpl final : public proto::MasterService::Service {
  public:
-  // `ns` and `log` must outlive the service.
-  MasterServiceImpl(Namespace* ns, OpLog* log) : ns_(ns), log_(log) {}
+  // Every pointer must outlive the service.
+  MasterServiceImpl(Namespace* ns, ChunkManager* chunks, OpLog* log)
+      : ns_(ns), chunks_(chunks), log_(log) {}
 
   grpc::Status Ping(grpc::ServerContext* ctx, const proto::PingRequest* req,
                     proto::PingResponse* resp) override;
@@ -32,10 +35,36 @@ class MasterServiceImpl final : public proto::MasterService::Service {
                       proto::DeleteResponse* resp) override;
   grpc::Status Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req,
                       proto::RenameResponse* resp) override;
+  grpc::Status GetChunkLocations(grpc::ServerContext* ctx,
+                                 const proto::GetChunkLocationsRequest* req,
+                                 proto::GetChunkLocationsResponse* resp) override;
+  grpc::Status GetWriteLease(grpc::ServerContext* ctx, const proto::GetWriteLeaseRequest* req,
+                             proto::GetWriteLeaseResponse* resp) override;
+  grpc::Status ReportWriteFailure(grpc::ServerContext* ctx,
+                                  const proto::ReportWriteFailureRequest* req,
+                                  proto::ReportWriteFailureResponse* resp) override;
+  grpc::Status ExtendFile(grpc::ServerContext* ctx, const proto::ExtendFileRequest* req,
+                          proto::ExtendFileResponse* resp) override;
 
  private:
   Namespace* const ns_;
+  ChunkManager* const chunks_;
   OpLog* const log_;
+};
+
+// Heartbeats from chunkservers: liveness and space to the registry, chunk reports and
+// lease extensions to the chunk manager.
+class HeartbeatServiceImpl final : public proto::ChunkServerMasterService::Service {
+ public:
+  HeartbeatServiceImpl(ChunkServerRegistry* registry, ChunkManager* chunks)
+      : registry_(registry), chunks_(chunks) {}
+
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const proto::HeartbeatRequest* req,
+                         proto::HeartbeatResponse* resp) override;
+
+ private:
+  ChunkServerRegistry* const registry_;
+  ChunkManager* const chunks_;
 };
 
 }  // namespace gfs::master

@@ -30,6 +30,26 @@ std::string InodeKey(uint64_t inode_id) {
   return key;
 }
 
+std::string FileChunkPrefix(uint64_t inode_id) {
+  std::string key(1, 'f');
+  PutBigEndian64(&key, inode_id);
+  return key;
+}
+
+std::string FileChunkKey(uint64_t inode_id, uint64_t index) {
+  std::string key = FileChunkPrefix(inode_id);
+  PutBigEndian64(&key, index);
+  return key;
+}
+
+std::string ChunkKey(uint64_t handle) {
+  std::string key(1, 'h');
+  PutBigEndian64(&key, handle);
+  return key;
+}
+
+std::string NextChunkHandleKey() { return "mnext_chunk_handle"; }
+
 std::string LogKey(uint64_t index) {
   std::string key(1, 'l');
   PutBigEndian64(&key, index);

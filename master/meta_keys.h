@@ -2,6 +2,8 @@
 //
 //   'd' parent_id(8, big-endian) name  -> DentryRecord   (a directory's entries, sorted by
 //                                                         name: listing is a prefix scan)
+//   'f' inode_id(8) index(8)           -> handle(8)      (a file's chunks, in order)
+//   'h' handle(8)                      -> ChunkRecord
 //   'i' inode_id(8, big-endian)        -> InodeRecord
 //   'l' index(8, big-endian)           -> LogEntry        (the bounded tail of the op log)
 //   'm' name                           -> meta values     (log position, id counters)
@@ -21,6 +23,12 @@ std::string DentryKey(uint64_t parent_id, std::string_view name);
 // The prefix every dentry key of `parent_id` starts with.
 std::string DentryPrefix(uint64_t parent_id);
 std::string InodeKey(uint64_t inode_id);
+std::string FileChunkKey(uint64_t inode_id, uint64_t index);
+// The prefix every FileChunkKey of `inode_id` starts with.
+std::string FileChunkPrefix(uint64_t inode_id);
+std::string ChunkKey(uint64_t handle);
+// The key of the next unused chunk handle (8 bytes, big-endian).
+std::string NextChunkHandleKey();
 std::string LogKey(uint64_t index);
 // The key of the op log's position (a LogPosition).
 std::string LogPositionKey();

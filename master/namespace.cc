@@ -64,6 +64,16 @@ Status Namespace::Rename(const std::string& src, const std::string& dst) {
   return Propose(std::move(entry)).status;
 }
 
+Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  proto::LogEntry entry;
+  entry.mutable_extend_file()->set_path(path);
+  entry.mutable_extend_file()->set_length(length);
+  ApplyResult result = Propose(std::move(entry));
+  GFS_RETURN_IF_ERROR(result.status);
+  return std::move(result.info);
+}
+
 Result<proto::FileInfo> Namespace::Stat(const std::string& path) {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);

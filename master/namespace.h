@@ -40,6 +40,8 @@ class Namespace {
                                      bool ok_if_exists);
   Status Delete(const std::string& path, bool recursive);
   Status Rename(const std::string& src, const std::string& dst);
+  // Raises the length of file `path` to `length` if shorter; returns its attributes.
+  Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length);
 
   Result<proto::FileInfo> Stat(const std::string& path);
   // Fills `response` with one page of `path`'s entries after `start_after`.

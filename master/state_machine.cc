@@ -173,6 +173,24 @@ ApplyResult ApplyCreateFile(const proto::LogEntry& entry, MetaTxn* txn) {
   return Found(file);
 }
 
+// Deletes the chunk records of file `inode_id`. Its replicas become orphans on the
+// chunkservers, reclaimed by garbage collection.
+Status DeleteFileChunks(MetaTxn* txn, uint64_t inode_id) {
+  const std::string prefix = FileChunkPrefix(inode_id);
+  std::vector<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8) {
+      return Status::DataLoss("chunk entry of inode " + std::to_string(inode_id) + " is malformed");
+    }
+    keys.push_back(it->key().ToString());
+    txn->Delete(ChunkKey(GetBigEndian64(it->value().data())));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "scanning a file's chunks");
+  for (const std::string& key : keys) txn->Delete(key);
+  return Status::OK();
+}
+
 // Deletes every dentry and inode below directory `dir_id` (not the directory itself).
 Status DeleteSubtree(MetaTxn* txn, uint64_t dir_id) {
   std::vector<uint64_t> pending = {dir_id};
@@ -187,7 +205,11 @@ Status DeleteSubtree(MetaTxn* txn, uint64_t dir_id) {
       if (!child.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
         return Status::DataLoss("dentry of directory " + std::to_string(id) + " does not parse");
       }
-      if (child.type() == proto::FILE_TYPE_DIRECTORY) pending.push_back(child.inode_id());
+      if (child.type() == proto::FILE_TYPE_DIRECTORY) {
+        pending.push_back(child.inode_id());
+      } else {
+        GFS_RETURN_IF_ERROR(DeleteFileChunks(txn, child.inode_id()));
+      }
       keys.push_back(it->key().ToString());
       txn->Delete(InodeKey(child.inode_id()));
     }
@@ -208,6 +230,9 @@ ApplyResult ApplyDelete(const proto::LogEntry& entry, MetaTxn* txn) {
       return Error(Status::FailedPrecondition(op.path() + " is a non-empty directory"));
     }
     if (Status s = DeleteSubtree(txn, inode->id()); !s.ok()) return Error(s);
+  }
+  if (inode->type() == proto::FILE_TYPE_FILE) {
+    if (Status s = DeleteFileChunks(txn, inode->id()); !s.ok()) return Error(s);
   }
   txn->Delete(DentryKey(inode->parent_id(), inode->name()));
   txn->Delete(InodeKey(inode->id()));
@@ -255,7 +280,126 @@ ApplyResult ApplyRename(const proto::LogEntry& entry, MetaTxn* txn) {
   return ApplyResult{Status::OK(), {}};
 }
 
+ApplyResult ApplyAddChunk(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::AddChunkOp& op = entry.add_chunk();
+  proto::InodeRecord file;
+  Status s = txn->GetProto(InodeKey(op.inode_id()), &file);
+  if (s.IsNotFound()) {
+    return Error(Status::NotFound("file " + std::to_string(op.inode_id()) + " was deleted"));
+  }
+  if (!s.ok()) return Error(s);
+  if (file.type() != proto::FILE_TYPE_FILE) {
+    return Error(
+        Status::FailedPrecondition("inode " + std::to_string(op.inode_id()) + " is not a file"));
+  }
+  std::string existing;
+  if (txn->Get(FileChunkKey(op.inode_id(), op.index()), &existing).ok()) {
+    return Error(Status::AlreadyExists("chunk " + std::to_string(op.index()) + " of " +
+                                       file.name() + " is already allocated"));
+  }
+  proto::ChunkRecord chunk;
+  if (txn->GetProto(ChunkKey(op.handle()), &chunk).ok()) {
+    return Error(
+        Status::AlreadyExists("chunk handle " + std::to_string(op.handle()) + " is in use"));
+  }
+  chunk.set_handle(op.handle());
+  chunk.set_version(op.version());
+  chunk.set_inode_id(op.inode_id());
+  chunk.set_index(op.index());
+  txn->PutProto(ChunkKey(op.handle()), chunk);
+  std::string handle_bytes;
+  PutBigEndian64(&handle_bytes, op.handle());
+  txn->Put(FileChunkKey(op.inode_id(), op.index()), handle_bytes);
+  std::string next;
+  if (!txn->Get(NextChunkHandleKey(), &next).ok() || next.size() != 8 ||
+      GetBigEndian64(next.data()) <= op.handle()) {
+    std::string value;
+    PutBigEndian64(&value, op.handle() + 1);
+    txn->Put(NextChunkHandleKey(), value);
+  }
+  return ApplyResult{Status::OK(), ToFileInfo(file)};
+}
+
+ApplyResult ApplySetChunkVersion(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::SetChunkVersionOp& op = entry.set_chunk_version();
+  proto::ChunkRecord chunk;
+  Status s = txn->GetProto(ChunkKey(op.handle()), &chunk);
+  if (s.IsNotFound()) {
+    return Error(Status::NotFound("chunk " + std::to_string(op.handle()) + " does not exist"));
+  }
+  if (!s.ok()) return Error(s);
+  // Versions only grow; setting an older or equal one changes nothing.
+  if (op.version() > chunk.version()) {
+    chunk.set_version(op.version());
+    txn->PutProto(ChunkKey(op.handle()), chunk);
+  }
+  return ApplyResult{Status::OK(), {}};
+}
+
+ApplyResult ApplyExtendFile(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::ExtendFileOp& op = entry.extend_file();
+  if (Status s = ValidatePath(op.path()); !s.ok()) return Error(s);
+  Result<proto::InodeRecord> file = ResolvePath(txn, op.path());
+  if (!file.ok()) return Error(file.status());
+  if (file->type() != proto::FILE_TYPE_FILE) {
+    return Error(Status::FailedPrecondition(op.path() + " is a directory"));
+  }
+  if (op.length() > file->size()) {
+    file->set_size(op.length());
+    file->set_mtime_us(entry.timestamp_us());
+    PutInode(txn, *file);
+  }
+  return Found(*file);
+}
+
 }  // namespace
+
+Result<std::vector<proto::ChunkRecord>> ListFileChunks(MetaTxn* txn, uint64_t inode_id,
+                                                       uint64_t first_index, uint64_t count) {
+  std::vector<proto::ChunkRecord> chunks;
+  const std::string prefix = FileChunkPrefix(inode_id);
+  std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+  for (it->Seek(FileChunkKey(inode_id, first_index)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    const uint64_t index = GetBigEndian64(it->key().data() + prefix.size());
+    if (count != 0 && index >= first_index + count) break;
+    if (it->value().size() != 8) {
+      return Status::DataLoss("chunk entry of inode " + std::to_string(inode_id) + " is malformed");
+    }
+    proto::ChunkRecord chunk;
+    Status s = txn->GetProto(ChunkKey(GetBigEndian64(it->value().data())), &chunk);
+    if (s.IsNotFound()) {
+      return Status::DataLoss("chunk " + std::to_string(index) + " of inode " +
+                              std::to_string(inode_id) + " has no chunk record");
+    }
+    GFS_RETURN_IF_ERROR(s);
+    chunks.push_back(std::move(chunk));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "listing a file's chunks");
+  return chunks;
+}
+
+Result<std::optional<proto::ChunkRecord>> GetFileChunk(MetaTxn* txn, uint64_t inode_id,
+                                                       uint64_t index) {
+  GFS_ASSIGN_OR_RETURN(std::vector<proto::ChunkRecord> chunks,
+                       ListFileChunks(txn, inode_id, index, 1));
+  if (chunks.empty()) return std::optional<proto::ChunkRecord>();
+  return std::optional<proto::ChunkRecord>(std::move(chunks.front()));
+}
+
+Result<proto::ChunkRecord> GetChunk(MetaTxn* txn, uint64_t handle) {
+  proto::ChunkRecord chunk;
+  Status s = txn->GetProto(ChunkKey(handle), &chunk);
+  if (s.IsNotFound()) return Status::NotFound("chunk " + std::to_string(handle) + " is unknown");
+  GFS_RETURN_IF_ERROR(s);
+  return chunk;
+}
+
+uint64_t NextChunkHandle(MetaTxn* txn) {
+  std::string value;
+  if (!txn->Get(NextChunkHandleKey(), &value).ok() || value.size() != 8) return 1;
+  return GetBigEndian64(value.data());
+}
 
 Result<proto::InodeRecord> ResolvePath(MetaTxn* txn, const std::string& path) {
   uint64_t id = kRootInodeId;
@@ -296,6 +440,12 @@ ApplyResult MasterStateMachine::Apply(const proto::LogEntry& entry, MetaTxn* txn
       return ApplyDelete(entry, txn);
     case proto::LogEntry::kRename:
       return ApplyRename(entry, txn);
+    case proto::LogEntry::kAddChunk:
+      return ApplyAddChunk(entry, txn);
+    case proto::LogEntry::kSetChunkVersion:
+      return ApplySetChunkVersion(entry, txn);
+    case proto::LogEntry::kExtendFile:
+      return ApplyExtendFile(entry, txn);
     case proto::LogEntry::OP_NOT_SET:
       break;
   }
@@ -311,6 +461,9 @@ void MasterStateMachine::Bootstrap(MetaTxn* txn) {
   std::string next;
   PutBigEndian64(&next, kRootInodeId + 1);
   txn->Put(NextInodeIdKey(), next);
+  std::string first_handle;
+  PutBigEndian64(&first_handle, 1);
+  txn->Put(NextChunkHandleKey(), first_handle);
 }
 
 }  // namespace gfs::master

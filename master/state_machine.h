@@ -7,6 +7,9 @@
 // Same state + same entry = same result, on the leader today and on followers later.
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "gfs/status.h"
 #include "master/op_log.h"
 #include "protos/oplog.pb.h"
@@ -25,6 +28,18 @@ class MasterStateMachine : public StateMachine {
 // Looks up the inode at `path` (a valid path). Returns NotFound naming the first missing
 // component's path, FailedPrecondition if a component before the last is a file.
 Result<proto::InodeRecord> ResolvePath(MetaTxn* txn, const std::string& path);
+
+// The chunk records of file `inode_id` with index in [first_index, first_index + count)
+// (count 0: to the end), in index order.
+Result<std::vector<proto::ChunkRecord>> ListFileChunks(MetaTxn* txn, uint64_t inode_id,
+                                                       uint64_t first_index, uint64_t count);
+// The chunk at `index` of a file, or nothing if that index has no chunk.
+Result<std::optional<proto::ChunkRecord>> GetFileChunk(MetaTxn* txn, uint64_t inode_id,
+                                                       uint64_t index);
+// The record of chunk `handle`; NotFound if no file references it.
+Result<proto::ChunkRecord> GetChunk(MetaTxn* txn, uint64_t handle);
+// The smallest handle never used.
+uint64_t NextChunkHandle(MetaTxn* txn);
 
 // The client-visible attributes of an inode.
 proto::FileInfo ToFileInfo(const proto::InodeRecord& inode);

@@ -1,0 +1,86 @@
+// ChunkStore: the replicas one chunkserver holds, as files under its data dir.
+//
+// Each chunk is two files in <dir>/chunks/: `<handle as 16 hex digits>.chunk`, the data,
+// and `<handle>.meta`, a sidecar with a header (magic, format, handle, version, and a
+// checksum of the header) followed by one CRC-32C per 64 KiB block of the data. A
+// block's CRC covers all 65536 bytes of the block, bytes past the end of the data
+// counting as zeros, so that growing a chunk never changes what a CRC means.
+//
+// Crash consistency: a write updates the data, then the CRCs of the blocks it touched.
+// A crash between the two leaves a block whose CRC does not match: reads of it return
+// DataLoss (the replica is then repaired from another), never wrong bytes. Sync()
+// makes both durable. A version change is durable (fdatasync'd) before it returns.
+//
+// Thread-safe. Operations on different chunks run in parallel; operations on one chunk
+// are serialized.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gfs/status.h"
+
+namespace gfs::chunkserver {
+
+inline constexpr uint64_t kChecksumBlockBytes = 64 * 1024;
+
+struct ChunkInfo {
+  uint64_t handle = 0;
+  uint64_t version = 0;
+  // Bytes of data (the data file's size).
+  uint64_t length = 0;
+};
+
+struct ChunkStoreOptions {
+  // The largest chunk accepted: writes past it are InvalidArgument.
+  uint64_t max_chunk_bytes = 64ull << 20;
+};
+
+class ChunkStore {
+ public:
+  // Opens the store in `dir` (created if missing) and loads every chunk's metadata.
+  // A chunk whose sidecar is unreadable or inconsistent is logged and skipped, not
+  // fatal; it is listed by corrupt_at_open() so the master can be told.
+  static Result<std::unique_ptr<ChunkStore>> Open(const std::string& dir,
+                                                  const ChunkStoreOptions& options = {});
+  virtual ~ChunkStore() = default;
+
+  // Creates an empty chunk at `version`, durably. AlreadyExists if the handle exists.
+  virtual Status Create(uint64_t handle, uint64_t version) = 0;
+
+  // Durably changes the version from `expected` to `new_version`. NotFound if absent;
+  // FailedPrecondition (naming both versions) if the current version is not `expected`.
+  // Setting the version it already has (new_version == current) is OK.
+  virtual Status SetVersion(uint64_t handle, uint64_t expected, uint64_t new_version) = 0;
+
+  // NotFound if absent.
+  virtual Result<ChunkInfo> Info(uint64_t handle) = 0;
+  virtual std::vector<ChunkInfo> List() = 0;
+  // Handles skipped at Open because their metadata was damaged.
+  virtual std::vector<uint64_t> corrupt_at_open() = 0;
+
+  // Writes `data` at `offset` of the chunk (extending it, zero-filling any gap).
+  // Blocks partly overwritten are verified first: DataLoss if their CRC does not match.
+  // NotFound if absent; InvalidArgument if it would pass max_chunk_bytes.
+  virtual Status Write(uint64_t handle, uint64_t offset, std::string_view data) = 0;
+
+  // Reads up to `length` bytes at `offset`, fewer at the end of the data (none past
+  // it). Every block touched is verified: DataLoss naming the chunk and block on a
+  // mismatch, and no bytes. NotFound if absent.
+  virtual Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length) = 0;
+
+  // Makes the chunk's data and checksums durable (fdatasync of both files).
+  virtual Status Sync(uint64_t handle) = 0;
+
+  // Removes the chunk's files. NotFound if absent.
+  virtual Status Delete(uint64_t handle) = 0;
+
+  // Bytes of chunk data held, and the capacity of the file system holding them.
+  virtual uint64_t used_bytes() = 0;
+  virtual uint64_t capacity_bytes() = 0;
+};
+
+}  // namespace gfs::chunkserver

@@ -1,0 +1,82 @@
+#include "chunkserver/chunkserver_server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include "chunkserver/chunk_store.h"
+#include "chunkserver/chunkserver_service.h"
+#include "chunkserver/heartbeater.h"
+#include "chunkserver/lease_table.h"
+#include "chunkserver/push_buffer.h"
+#include "common/periodic_task.h"
+
+namespace gfs::chunkserver {
+
+ChunkServer::ChunkServer(ChunkServerOptions options) : options_(std::move(options)) {}
+
+ChunkServer::~ChunkServer() { Shutdown(); }
+
+Status ChunkServer::Start() {
+  if (options_.data_dir.empty()) return Status::InvalidArgument("--data_dir is required");
+  if (options_.advertise.empty() || options_.advertise.rfind("0.0.0.0:", 0) == 0) {
+    return Status::InvalidArgument("advertised address '" + options_.advertise +
+                                   "' is not one clients can reach");
+  }
+  ChunkStoreOptions store_options;
+  store_options.max_chunk_bytes = options_.max_chunk_bytes;
+  GFS_ASSIGN_OR_RETURN(store_, ChunkStore::Open(options_.data_dir, store_options));
+  buffer_ = std::make_unique<PushBuffer>(options_.push_buffer_bytes, options_.push_buffer_ttl,
+                                         Clock::Real());
+  leases_ = std::make_unique<LeaseTable>(Clock::Real());
+  HeartbeaterOptions hb;
+  hb.masters = options_.masters;
+  hb.advertise = options_.advertise;
+  hb.rack = options_.rack;
+  hb.interval = options_.heartbeat_interval;
+  heartbeater_ = std::make_unique<Heartbeater>(hb, store_.get(), leases_.get(), Clock::Real());
+  ChunkServerServiceOptions service_options;
+  service_options.advertise = options_.advertise;
+  service_ = std::make_unique<ChunkServerServiceImpl>(service_options, store_.get(), buffer_.get(),
+                                                      leases_.get(), heartbeater_.get());
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(service_.get());
+  // Two daemons must never share a port (gRPC sets SO_REUSEPORT by default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    server_.reset();
+    return Status::Unavailable("cannot listen on " + options_.listen);
+  }
+  sweeper_ = std::make_unique<PeriodicTask>(
+      "push-buffer-expiry", std::chrono::milliseconds(2000), [buffer = buffer_.get()] {
+        size_t dropped = buffer->ExpireOld();
+        if (dropped > 0) LOG(INFO) << "dropped " << dropped << " expired pushes";
+      });
+  heartbeater_->Start();
+  LOG(INFO) << "[cs " << options_.advertise << "] serving on " << options_.listen << ", "
+            << store_->List().size() << " chunks in " << options_.data_dir << ", rack "
+            << options_.rack;
+  return Status::OK();
+}
+
+void ChunkServer::Shutdown() {
+  if (heartbeater_ != nullptr) heartbeater_->Shutdown();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_->Wait();
+    server_.reset();
+    LOG(INFO) << "[cs " << options_.advertise << "] stopped serving";
+  }
+  sweeper_.reset();
+  service_.reset();
+  heartbeater_.reset();
+  leases_.reset();
+  buffer_.reset();
+  store_.reset();
+}
+
+}  // namespace gfs::chunkserver

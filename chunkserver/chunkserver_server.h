@@ -1,0 +1,68 @@
+// A running chunkserver: its chunk store, push buffer, leases, heartbeats to the master
+// and the gRPC server. main() builds one from flags; tests build one from options.
+//
+// Start() and Shutdown() are called from one thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "gfs/status.h"
+
+namespace gfs {
+class PeriodicTask;
+}
+
+namespace grpc {
+class Server;
+}
+
+namespace gfs::chunkserver {
+
+class ChunkStore;
+class ChunkServerServiceImpl;
+class Heartbeater;
+class LeaseTable;
+class PushBuffer;
+
+struct ChunkServerOptions {
+  std::string listen = "0.0.0.0:7001";
+  // The address the master and clients use; never 0.0.0.0. Required.
+  std::string advertise;
+  std::string masters = "127.0.0.1:7000";
+  std::string data_dir;
+  std::string rack = "default";
+  std::chrono::milliseconds heartbeat_interval{1000};
+  uint64_t push_buffer_bytes = 512ull << 20;
+  std::chrono::milliseconds push_buffer_ttl{60000};
+  uint64_t max_chunk_bytes = 1ull << 30;
+};
+
+class ChunkServer {
+ public:
+  explicit ChunkServer(ChunkServerOptions options);
+  ~ChunkServer();
+
+  // Opens the chunk store, starts serving and heartbeating. Returns the error when the
+  // store cannot be opened or the address cannot be bound.
+  Status Start();
+  // Stops heartbeats and serving; idempotent.
+  void Shutdown();
+
+  int port() const { return port_; }
+
+ private:
+  const ChunkServerOptions options_;
+  std::unique_ptr<ChunkStore> store_;
+  std::unique_ptr<PushBuffer> buffer_;
+  std::unique_ptr<LeaseTable> leases_;
+  std::unique_ptr<Heartbeater> heartbeater_;
+  std::unique_ptr<ChunkServerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  // Expires pushed data nobody used; runs every few seconds until Shutdown.
+  std::unique_ptr<PeriodicTask> sweeper_;
+};
+
+}  // namespace gfs::chunkserver

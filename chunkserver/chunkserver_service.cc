@@ -1,0 +1,267 @@
+#include "chunkserver/chunkserver_service.h"
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <future>
+#include <vector>
+
+#include "common/grpc_status.h"
+
+namespace gfs::chunkserver {
+
+std::string HandleName(uint64_t handle) {
+  char name[17];
+  std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(handle));
+  return name;
+}
+
+ChunkServerServiceImpl::ChunkServerServiceImpl(ChunkServerServiceOptions options, ChunkStore* store,
+                                               PushBuffer* buffer, LeaseTable* leases,
+                                               Heartbeater* heartbeater)
+    : options_(std::move(options)),
+      store_(store),
+      buffer_(buffer),
+      leases_(leases),
+      heartbeater_(heartbeater) {}
+
+ChunkServerServiceImpl::~ChunkServerServiceImpl() = default;
+
+std::string ChunkServerServiceImpl::Describe(uint64_t handle) const {
+  return "chunk " + HandleName(handle) + " on " + options_.advertise;
+}
+
+proto::ChunkServerService::Stub* ChunkServerServiceImpl::Peer(const std::string& address) {
+  MutexLock lock(&peers_mu_);
+  std::unique_ptr<proto::ChunkServerService::Stub>& stub = peers_[address];
+  if (stub == nullptr) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    args.SetMaxSendMessageSize(64 << 20);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    stub = proto::ChunkServerService::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
+  return stub.get();
+}
+
+// ---- Data push ----
+
+grpc::Status ChunkServerServiceImpl::PushData(grpc::ServerContext* ctx,
+                                              grpc::ServerReader<proto::PushDataRequest>* reader,
+                                              proto::PushDataResponse*) {
+  return ToGrpc(ReceivePush(ctx, reader));
+}
+
+Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
+                                           grpc::ServerReader<proto::PushDataRequest>* reader) {
+  proto::PushDataRequest msg;
+  if (!reader->Read(&msg)) return Status::InvalidArgument("push without a header");
+  const uint64_t data_id = msg.data_id();
+  GFS_RETURN_IF_ERROR_PREPEND(buffer_->Reserve(data_id, msg.length()),
+                              "push to " + options_.advertise);
+
+  // The next replica of the chain gets the same stream, minus itself, piece by piece.
+  grpc::ClientContext down_ctx;
+  proto::PushDataResponse down_resp;
+  std::unique_ptr<grpc::ClientWriter<proto::PushDataRequest>> down;
+  std::string next;
+  if (msg.chain_size() > 0) {
+    next = msg.chain(0);
+    down_ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
+    down = Peer(next)->PushData(&down_ctx, &down_resp);
+  }
+  auto fail = [&](Status s) {
+    buffer_->Remove(data_id);
+    if (down != nullptr) down_ctx.TryCancel();
+    return s;
+  };
+
+  bool first = true;
+  do {
+    if (down != nullptr) {
+      proto::PushDataRequest forward;
+      if (first) {
+        forward.set_data_id(data_id);
+        forward.set_length(msg.length());
+        for (int i = 1; i < msg.chain_size(); ++i) forward.add_chain(msg.chain(i));
+      }
+      forward.set_data(msg.data());
+      if (!down->Write(forward)) {
+        Status s = FromGrpc(down->Finish());
+        if (s.ok()) s = Status::Unavailable("stream closed");
+        return fail(Status::Unavailable("forwarding push to " + next + ": " + s.ToString()));
+      }
+    }
+    Status appended = buffer_->Append(data_id, msg.data());
+    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
+    first = false;
+  } while (reader->Read(&msg));
+
+  Status complete = buffer_->Complete(data_id);
+  if (!complete.ok()) return fail(complete.Prepend("push to " + options_.advertise));
+  if (down != nullptr) {
+    down->WritesDone();
+    Status s = FromGrpc(down->Finish());
+    if (!s.ok()) {
+      buffer_->Remove(data_id);
+      // Keep the code: RESOURCE_EXHAUSTED downstream is still that.
+      return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded
+                 ? Status::Unavailable("forwarding push to " + next + ": " + s.ToString())
+                 : s.Prepend("forwarding push to " + next);
+    }
+  }
+  return Status::OK();
+}
+
+// ---- Mutations ----
+
+Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m) {
+  GFS_RETURN_IF_ERROR_PREPEND(
+      order_.WaitTurn(m.handle(), m.version(), m.serial(), options_.mutation_order_timeout),
+      Describe(m.handle()));
+  Status s = [&]() -> Status {
+    GFS_ASSIGN_OR_RETURN(ChunkInfo info, store_->Info(m.handle()));
+    if (info.version != m.version()) {
+      return Status::FailedPrecondition("replica has version " + std::to_string(info.version) +
+                                        ", the mutation names version " +
+                                        std::to_string(m.version()));
+    }
+    if (m.length() > 0) {
+      Result<std::shared_ptr<const std::string>> data = buffer_->Get(m.data_id());
+      if (!data.ok()) {
+        return Status::Aborted("pushed data " + std::to_string(m.data_id()) +
+                               " is not here (never pushed, or expired)");
+      }
+      if ((*data)->size() != m.length()) {
+        return Status::InvalidArgument("pushed data has " + std::to_string((*data)->size()) +
+                                       " bytes, the mutation names " + std::to_string(m.length()));
+      }
+      GFS_RETURN_IF_ERROR(store_->Write(m.handle(), m.offset(), **data));
+    }
+    if (m.flush()) GFS_RETURN_IF_ERROR(store_->Sync(m.handle()));
+    return Status::OK();
+  }();
+  order_.Done(m.handle(), m.version(), m.serial());
+  if (s.ok() && m.length() > 0) buffer_->Remove(m.data_id());
+  if (s.code() == StatusCode::kDataLoss) heartbeater_->ReportCorrupt(m.handle());
+  return s.Prepend(Describe(m.handle()));
+}
+
+grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::WriteRequest* req,
+                                           proto::WriteResponse*) {
+  Result<LeaseTable::Lease> lease = leases_->StartMutation(req->handle(), req->version());
+  if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
+
+  proto::ApplyMutationRequest m;
+  m.set_handle(req->handle());
+  m.set_version(req->version());
+  m.set_serial(lease->serial);
+  m.set_offset(req->offset());
+  m.set_data_id(req->data_id());
+  m.set_length(req->length());
+  m.set_flush(req->flush());
+
+  // The secondaries apply it concurrently with the primary; each in serial order.
+  std::vector<std::future<Status>> forwarded;
+  for (const std::string& secondary : lease->secondaries) {
+    forwarded.push_back(std::async(std::launch::async, [this, &m, secondary]() -> Status {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
+      proto::ApplyMutationResponse resp;
+      return FromGrpc(Peer(secondary)->ApplyMutation(&ctx, m, &resp));
+    }));
+  }
+  Status local = ApplyInOrder(m);
+  Status first_failure;
+  for (size_t i = 0; i < forwarded.size(); ++i) {
+    Status s = forwarded[i].get();
+    if (!s.ok() && first_failure.ok()) {
+      // Any replica failing fails the write: the client reports it to the master, which
+      // moves the chunk to a new version on the replicas that still answer.
+      first_failure = Status::Aborted("secondary " + lease->secondaries[i] + ": " + s.ToString());
+    }
+  }
+  if (!local.ok()) return ToGrpc(local);
+  return ToGrpc(first_failure);
+}
+
+grpc::Status ChunkServerServiceImpl::ApplyMutation(grpc::ServerContext*,
+                                                   const proto::ApplyMutationRequest* req,
+                                                   proto::ApplyMutationResponse*) {
+  return ToGrpc(ApplyInOrder(*req));
+}
+
+// ---- Reads ----
+
+grpc::Status ChunkServerServiceImpl::ReadChunk(grpc::ServerContext*,
+                                               const proto::ReadChunkRequest* req,
+                                               proto::ReadChunkResponse* resp) {
+  Result<ChunkInfo> info = store_->Info(req->handle());
+  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
+  if (info->version < req->version()) {
+    return ToGrpc(Status::FailedPrecondition(
+        Describe(req->handle()) + " is stale: version " + std::to_string(info->version) +
+        ", the reader expects " + std::to_string(req->version())));
+  }
+  const uint64_t length = std::min(req->length(), options_.max_read_bytes);
+  Result<std::string> data = store_->Read(req->handle(), req->offset(), length);
+  if (!data.ok()) {
+    if (data.status().code() == StatusCode::kDataLoss) {
+      LOG(ERROR) << Describe(req->handle()) << ": " << data.status().ToString();
+      heartbeater_->ReportCorrupt(req->handle());
+    }
+    return ToGrpc(data.status().Prepend(Describe(req->handle())));
+  }
+  resp->set_data(std::move(data).value());
+  resp->set_chunk_length(info->length);
+  return grpc::Status::OK;
+}
+
+// ---- Master calls ----
+
+grpc::Status ChunkServerServiceImpl::CreateChunk(grpc::ServerContext*,
+                                                 const proto::CreateChunkRequest* req,
+                                                 proto::CreateChunkResponse*) {
+  Status s = store_->Create(req->handle(), req->version());
+  if (s.ok()) heartbeater_->ChunkChanged(req->handle());
+  return ToGrpc(s.Prepend(Describe(req->handle())));
+}
+
+grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
+                                                        const proto::UpdateChunkVersionRequest* req,
+                                                        proto::UpdateChunkVersionResponse*) {
+  // A lease at the old version must not outlive the version.
+  leases_->Revoke(req->handle());
+  Status s = store_->SetVersion(req->handle(), req->expected_version(), req->new_version());
+  if (s.ok()) heartbeater_->ChunkChanged(req->handle());
+  return ToGrpc(s.Prepend(Describe(req->handle())));
+}
+
+grpc::Status ChunkServerServiceImpl::GrantLease(grpc::ServerContext*,
+                                                const proto::GrantLeaseRequest* req,
+                                                proto::GrantLeaseResponse*) {
+  Result<ChunkInfo> info = store_->Info(req->handle());
+  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
+  if (info->version != req->version()) {
+    return ToGrpc(Status::FailedPrecondition(Describe(req->handle()) + " has version " +
+                                             std::to_string(info->version) + ", the lease names " +
+                                             std::to_string(req->version())));
+  }
+  leases_->Grant(req->handle(), req->version(), req->lease_ms(),
+                 {req->secondaries().begin(), req->secondaries().end()});
+  VLOG(1) << "lease on " << Describe(req->handle()) << " at version " << req->version();
+  return grpc::Status::OK;
+}
+
+grpc::Status ChunkServerServiceImpl::RevokeLease(grpc::ServerContext*,
+                                                 const proto::RevokeLeaseRequest* req,
+                                                 proto::RevokeLeaseResponse*) {
+  leases_->Revoke(req->handle());
+  return grpc::Status::OK;
+}
+
+}  // namespace gfs::chunkserver

@@ -1,0 +1,85 @@
+// The gRPC face of a chunkserver: data push (forwarded down the chain as it arrives),
+// mutations (ordered by the primary, applied in serial order everywhere), reads with
+// checksum verification, and the master's chunk-management calls.
+//
+// Thread-safe (gRPC calls handlers concurrently).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "chunkserver/chunk_store.h"
+#include "chunkserver/heartbeater.h"
+#include "chunkserver/lease_table.h"
+#include "chunkserver/mutation_order.h"
+#include "chunkserver/push_buffer.h"
+#include "common/mutex.h"
+#include "protos/chunkserver.grpc.pb.h"
+
+namespace gfs::chunkserver {
+
+struct ChunkServerServiceOptions {
+  // This server's address, for messages.
+  std::string advertise;
+  // How long a mutation waits for its predecessors before failing.
+  std::chrono::milliseconds mutation_order_timeout{10000};
+  // Deadline of one forwarded call (push downstream, mutation to a secondary).
+  std::chrono::milliseconds forward_timeout{30000};
+  // The largest read served in one call.
+  uint64_t max_read_bytes = 8ull << 20;
+};
+
+class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
+ public:
+  // Every pointer must outlive the service.
+  ChunkServerServiceImpl(ChunkServerServiceOptions options, ChunkStore* store, PushBuffer* buffer,
+                         LeaseTable* leases, Heartbeater* heartbeater);
+  ~ChunkServerServiceImpl() override;
+
+  grpc::Status PushData(grpc::ServerContext* ctx,
+                        grpc::ServerReader<proto::PushDataRequest>* reader,
+                        proto::PushDataResponse* resp) override;
+  grpc::Status Write(grpc::ServerContext* ctx, const proto::WriteRequest* req,
+                     proto::WriteResponse* resp) override;
+  grpc::Status ApplyMutation(grpc::ServerContext* ctx, const proto::ApplyMutationRequest* req,
+                             proto::ApplyMutationResponse* resp) override;
+  grpc::Status ReadChunk(grpc::ServerContext* ctx, const proto::ReadChunkRequest* req,
+                         proto::ReadChunkResponse* resp) override;
+  grpc::Status CreateChunk(grpc::ServerContext* ctx, const proto::CreateChunkRequest* req,
+                           proto::CreateChunkResponse* resp) override;
+  grpc::Status UpdateChunkVersion(grpc::ServerContext* ctx,
+                                  const proto::UpdateChunkVersionRequest* req,
+                                  proto::UpdateChunkVersionResponse* resp) override;
+  grpc::Status GrantLease(grpc::ServerContext* ctx, const proto::GrantLeaseRequest* req,
+                          proto::GrantLeaseResponse* resp) override;
+  grpc::Status RevokeLease(grpc::ServerContext* ctx, const proto::RevokeLeaseRequest* req,
+                           proto::RevokeLeaseResponse* resp) override;
+
+ private:
+  // Applies one mutation locally in its serial turn; `serial` comes from the primary.
+  Status ApplyInOrder(const proto::ApplyMutationRequest& m);
+  // Pushes the rest of a PushData stream on to the next replica of the chain while
+  // keeping it here.
+  Status ReceivePush(grpc::ServerContext* ctx, grpc::ServerReader<proto::PushDataRequest>* reader);
+  proto::ChunkServerService::Stub* Peer(const std::string& address) EXCLUDES(peers_mu_);
+  // "chunk 000000000000002a on 127.0.0.1:7001"
+  std::string Describe(uint64_t handle) const;
+
+  const ChunkServerServiceOptions options_;
+  ChunkStore* const store_;
+  PushBuffer* const buffer_;
+  LeaseTable* const leases_;
+  Heartbeater* const heartbeater_;
+  MutationOrder order_;
+
+  Mutex peers_mu_;
+  std::map<std::string, std::unique_ptr<proto::ChunkServerService::Stub>> peers_
+      GUARDED_BY(peers_mu_);
+};
+
+// "000000000000002a": how handles appear in messages and file names.
+std::string HandleName(uint64_t handle);
+
+}  // namespace gfs::chunkserver

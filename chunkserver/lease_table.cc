@@ -1,0 +1,74 @@
+#include "chunkserver/lease_table.h"
+
+namespace gfs::chunkserver {
+
+void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms,
+                       std::vector<std::string> secondaries) {
+  MutexLock lock(&mu_);
+  Entry& entry = leases_[handle];
+  entry.version = version;
+  entry.expiry_us = clock_->MonotonicMicros() + static_cast<int64_t>(lease_ms) * 1000;
+  entry.secondaries = std::move(secondaries);
+  entry.next_serial = 1;
+  entry.written_since_extension = false;
+}
+
+void LeaseTable::Revoke(uint64_t handle) {
+  MutexLock lock(&mu_);
+  leases_.erase(handle);
+}
+
+Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t version) {
+  MutexLock lock(&mu_);
+  auto it = leases_.find(handle);
+  if (it == leases_.end()) {
+    return Status::FailedPrecondition("not the primary of this chunk (no lease held)");
+  }
+  Entry& entry = it->second;
+  if (entry.expiry_us <= clock_->MonotonicMicros()) {
+    leases_.erase(it);
+    return Status::FailedPrecondition("the lease on this chunk expired");
+  }
+  if (entry.version != version) {
+    return Status::FailedPrecondition("lease is for version " + std::to_string(entry.version) +
+                                      ", the mutation names version " + std::to_string(version));
+  }
+  entry.written_since_extension = true;
+  return Lease{entry.version, entry.secondaries, entry.next_serial++};
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> LeaseTable::ExtensionCandidates(int64_t within_ms) {
+  MutexLock lock(&mu_);
+  const int64_t now = clock_->MonotonicMicros();
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->second.expiry_us <= now) {
+      it = leases_.erase(it);
+      continue;
+    }
+    if (it->second.written_since_extension && it->second.expiry_us - now <= within_ms * 1000) {
+      out.emplace_back(it->first, it->second.version);
+    }
+    ++it;
+  }
+  return out;
+}
+
+void LeaseTable::Extend(const std::vector<uint64_t>& handles, int64_t sent_us, uint64_t lease_ms) {
+  MutexLock lock(&mu_);
+  for (uint64_t handle : handles) {
+    auto it = leases_.find(handle);
+    if (it == leases_.end()) continue;  // revoked or expired meanwhile: stays gone
+    const int64_t expiry = sent_us + static_cast<int64_t>(lease_ms) * 1000;
+    if (expiry > it->second.expiry_us) it->second.expiry_us = expiry;
+    it->second.written_since_extension = false;
+  }
+}
+
+bool LeaseTable::Holds(uint64_t handle) {
+  MutexLock lock(&mu_);
+  auto it = leases_.find(handle);
+  return it != leases_.end() && it->second.expiry_us > clock_->MonotonicMicros();
+}
+
+}  // namespace gfs::chunkserver

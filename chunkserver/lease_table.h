@@ -1,0 +1,75 @@
+// The leases this chunkserver holds as primary, as the master granted them.
+//
+// A lease is valid until its expiry on this server's monotonic clock. The expiry is
+// counted from when the grant arrived (or, for extensions, from when the heartbeat that
+// asked for it was sent), which is never later than the master's own count: the master
+// therefore never believes a lease is over while this server still uses it.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "gfs/status.h"
+
+namespace gfs::chunkserver {
+
+class LeaseTable {
+ public:
+  // What a mutation needs from a valid lease.
+  struct Lease {
+    uint64_t version = 0;
+    std::vector<std::string> secondaries;
+    uint64_t serial = 0;  // the serial number assigned to this mutation
+  };
+
+  // `clock` must outlive the table.
+  explicit LeaseTable(Clock* clock) : clock_(clock) {}
+
+  // Records a lease on `handle` at `version` until now + lease_ms; replaces any older
+  // lease of the handle and restarts serial numbers at 1.
+  void Grant(uint64_t handle, uint64_t version, uint64_t lease_ms,
+             std::vector<std::string> secondaries) EXCLUDES(mu_);
+
+  // Drops the lease of `handle`, if any. Mutations not yet assigned a serial will be
+  // refused.
+  void Revoke(uint64_t handle) EXCLUDES(mu_);
+
+  // For a mutation of `handle` at `version`: returns the lease with the next serial
+  // number assigned. FailedPrecondition when this server holds no valid lease at that
+  // version (not primary, expired, revoked, or another version).
+  Result<Lease> StartMutation(uint64_t handle, uint64_t version) EXCLUDES(mu_);
+
+  // Leases that saw a mutation since they were granted or last extended and expire
+  // within `within_ms`: the heartbeat asks the master to extend them. Each entry is
+  // (handle, version).
+  std::vector<std::pair<uint64_t, uint64_t>> ExtensionCandidates(int64_t within_ms) EXCLUDES(mu_);
+
+  // Extends the leases of `handles` to sent_us + lease_ms, where `sent_us` is the
+  // monotonic time at which the heartbeat asking for it was sent.
+  void Extend(const std::vector<uint64_t>& handles, int64_t sent_us, uint64_t lease_ms)
+      EXCLUDES(mu_);
+
+  // True when a valid lease on `handle` is held (for tests and status).
+  bool Holds(uint64_t handle) EXCLUDES(mu_);
+
+ private:
+  struct Entry {
+    uint64_t version = 0;
+    int64_t expiry_us = 0;
+    std::vector<std::string> secondaries;
+    uint64_t next_serial = 1;
+    bool written_since_extension = false;
+  };
+
+  Clock* const clock_;
+  Mutex mu_;
+  std::map<uint64_t, Entry> leases_ GUARDED_BY(mu_);
+};
+
+}  // namespace gfs::chunkserver

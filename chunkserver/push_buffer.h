@@ -1,0 +1,68 @@
+// PushBuffer: data pushed by clients, waiting for the mutation that uses it.
+//
+// An entry is created by Reserve() when a push starts (its full length counted against
+// the capacity at once), filled by Append(), and usable by Get() once Complete().
+// Entries that no mutation used expire `ttl` after they were reserved; an incomplete
+// push that was aborted is dropped at once. The buffer never holds more than
+// `capacity_bytes`: a Reserve past it is ResourceExhausted.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "gfs/status.h"
+
+namespace gfs::chunkserver {
+
+class PushBuffer {
+ public:
+  // `clock` must outlive the buffer.
+  PushBuffer(uint64_t capacity_bytes, std::chrono::milliseconds ttl, Clock* clock);
+
+  // Starts an entry of `length` bytes. Drops expired entries first. AlreadyExists if
+  // `data_id` is in use; ResourceExhausted (naming the sizes) if it does not fit.
+  Status Reserve(uint64_t data_id, uint64_t length) EXCLUDES(mu_);
+  // Adds bytes to a reserved, incomplete entry. NotFound if there is none (expired);
+  // InvalidArgument if the bytes would pass the reserved length.
+  Status Append(uint64_t data_id, std::string_view piece) EXCLUDES(mu_);
+  // Marks the entry usable. InvalidArgument if fewer bytes than reserved arrived.
+  Status Complete(uint64_t data_id) EXCLUDES(mu_);
+  // Drops an entry, complete or not; no-op if absent.
+  void Remove(uint64_t data_id) EXCLUDES(mu_);
+
+  // The bytes of a complete entry. NotFound if absent, incomplete or expired.
+  Result<std::shared_ptr<const std::string>> Get(uint64_t data_id) EXCLUDES(mu_);
+
+  // Drops entries older than the ttl; returns how many.
+  size_t ExpireOld() EXCLUDES(mu_);
+
+  uint64_t used_bytes() const EXCLUDES(mu_);
+  size_t entries() const EXCLUDES(mu_);
+
+ private:
+  struct Entry {
+    uint64_t reserved = 0;
+    std::shared_ptr<std::string> data;
+    bool complete = false;
+    int64_t created_us = 0;
+  };
+  size_t ExpireOldLocked() REQUIRES(mu_);
+
+  const uint64_t capacity_bytes_;
+  const std::chrono::milliseconds ttl_;
+  Clock* const clock_;
+
+  mutable Mutex mu_;
+  std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  uint64_t used_bytes_ GUARDED_BY(mu_) = 0;  // sum of reserved lengths
+};
+
+}  // namespace gfs::chunkserver

@@ -1,0 +1,381 @@
+#include "master/chunk_manager.h"
+
+#include <glog/logging.h>
+
+#include <future>
+
+#include "master/meta_txn.h"
+#include "master/state_machine.h"
+
+namespace gfs::master {
+namespace {
+
+// Runs `fn(address)` for every address at once; returns the statuses in order.
+template <typename Fn>
+std::vector<Status> CallAll(const std::vector<std::string>& addresses, Fn fn) {
+  std::vector<std::future<Status>> calls;
+  for (const std::string& address : addresses) {
+    calls.push_back(std::async(std::launch::async, [&fn, address] { return fn(address); }));
+  }
+  std::vector<Status> results;
+  for (auto& call : calls) results.push_back(call.get());
+  return results;
+}
+
+// A call that failed this way may still have reached the chunkserver.
+bool MayHaveArrived(const Status& s) {
+  return s.code() == StatusCode::kDeadlineExceeded || s.code() == StatusCode::kUnknown ||
+         s.code() == StatusCode::kCancelled;
+}
+
+std::string ChunkName(uint64_t handle) { return "chunk " + std::to_string(handle); }
+
+}  // namespace
+
+ChunkManager::ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerRegistry* registry,
+                           ChunkServerClient* chunkservers, Clock* clock)
+    : options_(options),
+      log_(log),
+      registry_(registry),
+      chunkservers_(chunkservers),
+      clock_(clock),
+      // A primary of the previous master incarnation may hold a lease for one more period.
+      leases_allowed_from_us_(clock->MonotonicMicros() +
+                              static_cast<int64_t>(options.lease_ms) * 1000),
+      grant_done_(&mu_) {
+  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  next_handle_ = NextChunkHandle(&txn);
+}
+
+int64_t ChunkManager::LeaseUntil(int64_t confirmed_us) const {
+  // The primary counts from when the grant arrived, before `confirmed_us`; a small
+  // margin covers clock-rate differences between the machines.
+  const int64_t lease_us = static_cast<int64_t>(options_.lease_ms) * 1000;
+  return confirmed_us + lease_us + lease_us / 20;
+}
+
+std::vector<std::string> ChunkManager::UpToDateReplicas(const ChunkState& state, uint64_t version) {
+  std::vector<std::string> out;
+  for (const auto& [address, replica_version] : state.replicas) {
+    if (replica_version == version && registry_->IsAlive(address)) out.push_back(address);
+  }
+  return out;
+}
+
+Status ChunkManager::GetChunkLocations(const std::string& path, uint64_t first_index,
+                                       uint64_t count, proto::GetChunkLocationsResponse* resp) {
+  std::vector<proto::ChunkRecord> chunks;
+  {
+    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    GFS_ASSIGN_OR_RETURN(proto::InodeRecord file, ResolvePath(&txn, path));
+    if (file.type() != proto::FILE_TYPE_FILE) {
+      return Status::FailedPrecondition(path + " is a directory");
+    }
+    *resp->mutable_info() = ToFileInfo(file);
+    GFS_ASSIGN_OR_RETURN(chunks, ListFileChunks(&txn, file.id(), first_index, count));
+  }
+  const int64_t now = clock_->MonotonicMicros();
+  MutexLock lock(&mu_);
+  for (const proto::ChunkRecord& chunk : chunks) {
+    proto::ChunkLocation* location = resp->add_chunks();
+    location->set_index(chunk.index());
+    location->set_handle(chunk.handle());
+    location->set_version(chunk.version());
+    auto it = chunks_.find(chunk.handle());
+    if (it == chunks_.end()) continue;  // no replica reported yet
+    for (const std::string& address : UpToDateReplicas(it->second, chunk.version())) {
+      location->add_replicas(address);
+    }
+    const std::optional<Lease>& lease = it->second.lease;
+    if (lease && !lease->revoked && lease->version == chunk.version() && lease->until_us > now) {
+      location->set_primary(lease->primary);
+    }
+  }
+  return Status::OK();
+}
+
+Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
+                                   proto::GetWriteLeaseResponse* resp) {
+  // Two writers may race to allocate the same index: the loser uses the winner's chunk.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    proto::InodeRecord file;
+    std::optional<proto::ChunkRecord> chunk;
+    {
+      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      GFS_ASSIGN_OR_RETURN(file, ResolvePath(&txn, path));
+      if (file.type() != proto::FILE_TYPE_FILE) {
+        return Status::FailedPrecondition(path + " is a directory");
+      }
+      GFS_ASSIGN_OR_RETURN(chunk, GetFileChunk(&txn, file.id(), index));
+    }
+    resp->set_chunk_size(file.chunk_size());
+    if (chunk) return LeaseFor(*chunk, resp);
+    Result<proto::ChunkRecord> allocated = AllocateChunk(file, index);
+    if (allocated.status().IsAlreadyExists()) continue;
+    GFS_RETURN_IF_ERROR(
+        allocated.status().Prepend("allocating chunk " + std::to_string(index) + " of " + path));
+    return LeaseFor(*allocated, resp);
+  }
+  return Status::Unavailable("allocating chunk " + std::to_string(index) + " of " + path +
+                             ": raced with other writers; retry");
+}
+
+Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord& file,
+                                                       uint64_t index) {
+  uint64_t handle;
+  {
+    MutexLock lock(&mu_);
+    handle = next_handle_++;
+  }
+  GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
+                       registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
+  std::vector<Status> created = CallAll(servers, [&](const std::string& address) {
+    return chunkservers_->CreateChunk(address, handle, 1);
+  });
+  std::vector<std::string> holders;
+  for (size_t i = 0; i < servers.size(); ++i) {
+    if (created[i].ok()) {
+      holders.push_back(servers[i]);
+    } else {
+      LOG(WARNING) << created[i].ToString();
+    }
+  }
+  if (holders.empty()) {
+    return Status::Unavailable("no chunkserver could create " + ChunkName(handle) + ": " +
+                               created.front().ToString());
+  }
+  proto::LogEntry entry;
+  entry.set_timestamp_us(clock_->NowMicros());
+  proto::AddChunkOp* op = entry.mutable_add_chunk();
+  op->set_inode_id(file.id());
+  op->set_index(index);
+  op->set_handle(handle);
+  op->set_version(1);
+  // Replicas created for a chunk that then fails to be logged are orphans, which
+  // garbage collection reclaims.
+  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
+  {
+    MutexLock lock(&mu_);
+    ChunkState& state = chunks_[handle];
+    for (const std::string& address : holders) state.replicas[address] = 1;
+  }
+  VLOG(1) << "allocated " << ChunkName(handle) << " as chunk " << index << " of inode " << file.id()
+          << " on " << holders.size() << " servers";
+  proto::ChunkRecord record;
+  record.set_handle(handle);
+  record.set_version(1);
+  record.set_inode_id(file.id());
+  record.set_index(index);
+  return record;
+}
+
+Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLeaseResponse* resp) {
+  const uint64_t handle = chunk.handle();
+  std::vector<std::string> targets;
+  uint64_t version = chunk.version();
+  {
+    MutexLock lock(&mu_);
+    const auto wait_until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.grant_wait_ms);
+    while (chunks_[handle].granting) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= wait_until)
+        return Status::Unavailable(ChunkName(handle) + ": lease grant in progress");
+      grant_done_.WaitFor(wait_until - now);
+    }
+    ChunkState& state = chunks_[handle];
+    const int64_t now = clock_->MonotonicMicros();
+    if (state.lease && state.lease->until_us > now) {
+      const Lease& lease = *state.lease;
+      if (!lease.revoked && lease.version == version && registry_->IsAlive(lease.primary)) {
+        resp->set_handle(handle);
+        resp->set_version(version);
+        resp->set_primary(lease.primary);
+        resp->add_replicas(lease.primary);
+        for (const std::string& address : UpToDateReplicas(state, version)) {
+          if (address != lease.primary) resp->add_replicas(address);
+        }
+        return Status::OK();
+      }
+      return Status::Unavailable(ChunkName(handle) + ": the lease of " + lease.primary +
+                                 " may be in force for " +
+                                 std::to_string((lease.until_us - now) / 1000) + " more ms");
+    }
+    if (now < leases_allowed_from_us_) {
+      return Status::Unavailable("the master started recently; leases are granted in " +
+                                 std::to_string((leases_allowed_from_us_ - now) / 1000) + " ms");
+    }
+    targets = UpToDateReplicas(state, version);
+    if (targets.empty()) {
+      return Status::Unavailable(ChunkName(handle) + " has no live replica at version " +
+                                 std::to_string(version));
+    }
+    state.granting = true;
+  }
+
+  // From here on, every exit clears `granting`.
+  auto finish = [&](Status s) {
+    MutexLock lock(&mu_);
+    chunks_[handle].granting = false;
+    grant_done_.SignalAll();
+    return s;
+  };
+
+  const uint64_t new_version = version + 1;
+  std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
+    return chunkservers_->UpdateChunkVersion(address, handle, version, new_version);
+  });
+  std::vector<std::string> replicas;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (updated[i].ok()) {
+      replicas.push_back(targets[i]);
+    } else {
+      LOG(WARNING) << ChunkName(handle) << ": " << updated[i].ToString()
+                   << "; the replica is left behind";
+    }
+  }
+  if (replicas.empty()) {
+    return finish(Status::Unavailable("no replica of " + ChunkName(handle) + " took version " +
+                                      std::to_string(new_version) + ": " +
+                                      updated.front().ToString()));
+  }
+  proto::LogEntry entry;
+  entry.set_timestamp_us(clock_->NowMicros());
+  entry.mutable_set_chunk_version()->set_handle(handle);
+  entry.mutable_set_chunk_version()->set_version(new_version);
+  if (Status s = log_->Propose(entry).status; !s.ok()) return finish(s);
+  {
+    MutexLock lock(&mu_);
+    ChunkState& state = chunks_[handle];
+    for (const std::string& address : replicas) state.replicas[address] = new_version;
+  }
+
+  const std::string primary = replicas.front();
+  const std::vector<std::string> secondaries(replicas.begin() + 1, replicas.end());
+  Status granted =
+      chunkservers_->GrantLease(primary, handle, new_version, options_.lease_ms, secondaries);
+  const int64_t confirmed = clock_->MonotonicMicros();
+  {
+    MutexLock lock(&mu_);
+    ChunkState& state = chunks_[handle];
+    if (granted.ok() || MayHaveArrived(granted)) {
+      state.lease = Lease{primary, new_version, LeaseUntil(confirmed), !granted.ok()};
+    }
+  }
+  if (!granted.ok()) return finish(Status::Unavailable(granted.ToString()));
+  LOG(INFO) << "lease on " << ChunkName(handle) << " version " << new_version << " granted to "
+            << primary << " (" << secondaries.size() << " secondaries)";
+  resp->set_handle(handle);
+  resp->set_version(new_version);
+  resp->set_primary(primary);
+  for (const std::string& address : replicas) resp->add_replicas(address);
+  return finish(Status::OK());
+}
+
+void ChunkManager::ReportWriteFailure(uint64_t handle, uint64_t version,
+                                      const std::vector<std::string>& failed_replicas) {
+  std::string primary;
+  {
+    MutexLock lock(&mu_);
+    auto it = chunks_.find(handle);
+    if (it == chunks_.end() || !it->second.lease || it->second.lease->version != version ||
+        it->second.lease->revoked) {
+      return;  // already handled, or about an older lease
+    }
+    it->second.lease->revoked = true;
+    primary = it->second.lease->primary;
+  }
+  LOG(INFO) << ChunkName(handle) << " version " << version << ": a write failed"
+            << (failed_replicas.empty() ? "" : " (reported: " + failed_replicas.front() + ")")
+            << "; revoking the lease of " << primary;
+  Status revoked = chunkservers_->RevokeLease(primary, handle);
+  MutexLock lock(&mu_);
+  auto it = chunks_.find(handle);
+  if (it == chunks_.end() || !it->second.lease) return;
+  Lease& lease = *it->second.lease;
+  if (revoked.ok() && lease.primary == primary && lease.version == version) {
+    // The primary confirmed: no mutation under this lease can start any more.
+    lease.until_us = 0;
+  } else if (!revoked.ok()) {
+    LOG(WARNING) << ChunkName(handle) << ": " << revoked.ToString()
+                 << "; waiting for the lease to expire";
+  }
+}
+
+void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
+                                    proto::HeartbeatResponse* resp) {
+  const std::string& address = req.address();
+  resp->set_lease_ms(options_.lease_ms);
+
+  // Versions the master has logged, for the reported chunks.
+  std::map<uint64_t, uint64_t> logged;
+  {
+    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    for (const proto::ChunkReport& report : req.chunks()) {
+      Result<proto::ChunkRecord> chunk = GetChunk(&txn, report.handle());
+      if (chunk.ok()) logged[report.handle()] = chunk->version();
+    }
+  }
+  // A replica ahead of the log: the master failed between bumping replicas and logging
+  // the bump. No write happened at that version (no lease was granted), so adopt it.
+  for (const proto::ChunkReport& report : req.chunks()) {
+    auto it = logged.find(report.handle());
+    if (it == logged.end() || report.version() <= it->second) continue;
+    proto::LogEntry entry;
+    entry.set_timestamp_us(clock_->NowMicros());
+    entry.mutable_set_chunk_version()->set_handle(report.handle());
+    entry.mutable_set_chunk_version()->set_version(report.version());
+    Status s = log_->Propose(entry).status;
+    if (s.ok()) {
+      LOG(INFO) << ChunkName(report.handle()) << ": adopted version " << report.version()
+                << " reported by " << address;
+      it->second = report.version();
+    } else {
+      LOG(WARNING) << ChunkName(report.handle())
+                   << ": adopting a reported version: " << s.ToString();
+    }
+  }
+
+  const int64_t now = clock_->MonotonicMicros();
+  MutexLock lock(&mu_);
+  if (req.full_report()) {
+    for (auto& [handle, state] : chunks_) state.replicas.erase(address);
+  }
+  size_t stale = 0;
+  for (const proto::ChunkReport& report : req.chunks()) {
+    auto it = logged.find(report.handle());
+    if (it == logged.end()) continue;  // no file references it: an orphan, for GC
+    if (report.version() < it->second) ++stale;
+    chunks_[report.handle()].replicas[address] = report.version();
+  }
+  if (stale > 0) LOG(INFO) << address << " holds " << stale << " stale replicas";
+  for (uint64_t handle : req.removed()) {
+    auto it = chunks_.find(handle);
+    if (it != chunks_.end()) it->second.replicas.erase(address);
+  }
+  for (uint64_t handle : req.corrupt()) {
+    auto it = chunks_.find(handle);
+    if (it != chunks_.end() && it->second.replicas.erase(address) > 0) {
+      LOG(ERROR) << ChunkName(handle) << " is corrupt on " << address
+                 << "; no longer handed out from there";
+    }
+  }
+  for (const proto::ChunkReport& wanted : req.lease_extensions()) {
+    auto it = chunks_.find(wanted.handle());
+    if (it == chunks_.end() || !it->second.lease) continue;
+    Lease& lease = *it->second.lease;
+    if (lease.primary != address || lease.version != wanted.version() || lease.revoked ||
+        lease.until_us <= now) {
+      continue;
+    }
+    lease.until_us = LeaseUntil(now);
+    resp->add_extended_leases(wanted.handle());
+  }
+}
+
+void ChunkManager::ServerDead(const std::string& address) {
+  MutexLock lock(&mu_);
+  for (auto& [handle, state] : chunks_) state.replicas.erase(address);
+}
+
+}  // namespace gfs::master

@@ -1,0 +1,117 @@
+// Chunks as the master manages them: allocation of new chunks, where replicas live,
+// versions and leases.
+//
+// Persistent facts (which chunks a file has, each chunk's version) live in the op log's
+// state and change only through log entries (AddChunk, SetChunkVersion). Soft facts
+// (which chunkserver holds which version, who holds a lease until when) live here,
+// rebuilt from chunk reports after a restart (DESIGN.md, "Master").
+//
+// Leases: granting one on a chunk without a live lease first moves every live
+// up-to-date replica to version + 1, logs the new version, then makes one of them
+// primary. A replica that missed the bump is stale and never handed out again. No new
+// lease is granted while an old one may still be alive, nor within one lease period of
+// the master starting. The master counts a lease from when the primary confirmed it, so
+// it never believes a lease over while the primary still uses it.
+//
+// Thread-safe. Calls to chunkservers are made without holding the lock. Lock order:
+// mu_, then the registry's.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/mutex.h"
+#include "gfs/status.h"
+#include "master/chunkserver_client.h"
+#include "master/chunkserver_registry.h"
+#include "master/op_log.h"
+#include "protos/master.pb.h"
+#include "protos/oplog.pb.h"
+
+namespace gfs::master {
+
+struct ChunkManagerOptions {
+  uint64_t lease_ms = 60000;
+  // How long a caller waits for another thread's grant on the same chunk.
+  int64_t grant_wait_ms = 30000;
+};
+
+class ChunkManager {
+ public:
+  // Every pointer must outlive the manager. The lease-free period after start begins now.
+  ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerRegistry* registry,
+               ChunkServerClient* chunkservers, Clock* clock);
+
+  // Fills `resp` with the file's info and its chunks in [first_index, first_index+count)
+  // (count 0: all) with their live up-to-date replicas. NotFound / FailedPrecondition
+  // (a directory) as for Stat.
+  Status GetChunkLocations(const std::string& path, uint64_t first_index, uint64_t count,
+                           proto::GetChunkLocationsResponse* resp) EXCLUDES(mu_);
+
+  // The chunk at `index` of file `path`, allocated if missing, with a primary holding a
+  // lease. Unavailable when no lease can be granted yet (retry later);
+  // ResourceExhausted when no chunkserver is live.
+  Status GetWriteLease(const std::string& path, uint64_t index, proto::GetWriteLeaseResponse* resp)
+      EXCLUDES(mu_);
+
+  // A client's write through (handle, version) failed: take the lease back so the next
+  // GetWriteLease moves the chunk to a new version on the replicas that answer.
+  void ReportWriteFailure(uint64_t handle, uint64_t version,
+                          const std::vector<std::string>& failed_replicas) EXCLUDES(mu_);
+
+  // Applies the chunk parts of a heartbeat from a live server: reports, removals,
+  // corrupt replicas, and lease extensions (added to `resp`).
+  void ProcessHeartbeat(const proto::HeartbeatRequest& req, proto::HeartbeatResponse* resp)
+      EXCLUDES(mu_);
+
+  // Forgets the replicas of a server declared dead.
+  void ServerDead(const std::string& address) EXCLUDES(mu_);
+
+ private:
+  struct Lease {
+    std::string primary;
+    uint64_t version = 0;
+    // Monotonic time until which the primary may still act on the lease.
+    int64_t until_us = 0;
+    // Taken back (or asked back): no longer handed to clients, but it stays in force
+    // until until_us unless the primary confirmed the revocation.
+    bool revoked = false;
+  };
+  struct ChunkState {
+    // Replica address -> the version it reported.
+    std::map<std::string, uint64_t> replicas;
+    std::optional<Lease> lease;
+    bool granting = false;  // a thread is granting a lease; others wait
+  };
+
+  // Creates chunk `index` of `file` on newly placed servers and logs it. AlreadyExists
+  // if another writer allocated it first.
+  Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index)
+      EXCLUDES(mu_);
+  // Returns (granting if needed) a lease on `chunk` and fills `resp`.
+  Status LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLeaseResponse* resp)
+      EXCLUDES(mu_);
+  // Live replicas of `state` at `version`. REQUIRES: mu_ held.
+  std::vector<std::string> UpToDateReplicas(const ChunkState& state, uint64_t version)
+      REQUIRES(mu_);
+  int64_t LeaseUntil(int64_t confirmed_us) const;
+
+  const ChunkManagerOptions options_;
+  OpLog* const log_;
+  ChunkServerRegistry* const registry_;
+  ChunkServerClient* const chunkservers_;
+  Clock* const clock_;
+  const int64_t leases_allowed_from_us_;
+
+  Mutex mu_;
+  CondVar grant_done_;
+  std::unordered_map<uint64_t, ChunkState> chunks_ GUARDED_BY(mu_);
+  uint64_t next_handle_ GUARDED_BY(mu_);
+};
+
+}  // namespace gfs::master

@@ -1,0 +1,98 @@
+#include "master/chunkserver_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+
+#include "common/grpc_status.h"
+#include "common/mutex.h"
+#include "protos/chunkserver.grpc.pb.h"
+
+namespace gfs::master {
+namespace {
+
+class GrpcChunkServerClient final : public ChunkServerClient {
+ public:
+  explicit GrpcChunkServerClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+  Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) override {
+    proto::CreateChunkRequest req;
+    req.set_handle(handle);
+    req.set_version(version);
+    proto::CreateChunkResponse resp;
+    return Call(address, "create chunk", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->CreateChunk(ctx, req, &resp);
+    });
+  }
+
+  Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
+                            uint64_t new_version) override {
+    proto::UpdateChunkVersionRequest req;
+    req.set_handle(handle);
+    req.set_expected_version(expected);
+    req.set_new_version(new_version);
+    proto::UpdateChunkVersionResponse resp;
+    return Call(address, "update chunk version", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->UpdateChunkVersion(ctx, req, &resp);
+    });
+  }
+
+  Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
+                    uint64_t lease_ms, const std::vector<std::string>& secondaries) override {
+    proto::GrantLeaseRequest req;
+    req.set_handle(handle);
+    req.set_version(version);
+    req.set_lease_ms(lease_ms);
+    for (const std::string& s : secondaries) req.add_secondaries(s);
+    proto::GrantLeaseResponse resp;
+    return Call(address, "grant lease", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->GrantLease(ctx, req, &resp);
+    });
+  }
+
+  Status RevokeLease(const std::string& address, uint64_t handle) override {
+    proto::RevokeLeaseRequest req;
+    req.set_handle(handle);
+    proto::RevokeLeaseResponse resp;
+    return Call(address, "revoke lease", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->RevokeLease(ctx, req, &resp);
+    });
+  }
+
+ private:
+  using Stub = proto::ChunkServerService::Stub;
+
+  template <typename Fn>
+  Status Call(const std::string& address, const char* what, Fn fn) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+    Status s = FromGrpc(fn(StubFor(address), &ctx));
+    return s.Prepend(std::string(what) + " on " + address);
+  }
+
+  Stub* StubFor(const std::string& address) {
+    MutexLock lock(&mu_);
+    std::unique_ptr<Stub>& stub = stubs_[address];
+    if (stub == nullptr) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      stub = proto::ChunkServerService::NewStub(
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    }
+    return stub.get();
+  }
+
+  const std::chrono::milliseconds timeout_;
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Stub>> stubs_ GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkServerClient> NewGrpcChunkServerClient(std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcChunkServerClient>(timeout);
+}
+
+}  // namespace gfs::master

@@ -1,0 +1,36 @@
+// The calls the master makes on chunkservers. An interface, so that unit tests of the
+// ChunkManager can stand in for chunkservers.
+//
+// Implementations are thread-safe. Every call has a deadline.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gfs/status.h"
+
+namespace gfs::master {
+
+class ChunkServerClient {
+ public:
+  virtual ~ChunkServerClient() = default;
+
+  // Creates an empty replica of `handle` at `version` on `address`.
+  virtual Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) = 0;
+  // Moves the replica on `address` from `expected` to `new_version`, durably.
+  virtual Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
+                                    uint64_t new_version) = 0;
+  // Makes `address` the primary of `handle` at `version` for `lease_ms`.
+  virtual Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
+                            uint64_t lease_ms, const std::vector<std::string>& secondaries) = 0;
+  // Takes the lease of `handle` back from `address`.
+  virtual Status RevokeLease(const std::string& address, uint64_t handle) = 0;
+};
+
+// The real one, over gRPC; `timeout` is each call's deadline.
+std::unique_ptr<ChunkServerClient> NewGrpcChunkServerClient(std::chrono::milliseconds timeout);
+
+}  // namespace gfs::master

@@ -1,0 +1,279 @@
+// Chunk allocation, versions and leases, against stand-in chunkservers and a manual
+// clock.
+#include "master/chunk_manager.h"
+
+#include <set>
+
+#include "tests/master/namespace_fixture.h"
+
+namespace gfs::master {
+namespace {
+
+// Chunkservers as the master sees them through ChunkServerClient: replicas with
+// versions, leases granted, and servers that do not answer.
+class FakeChunkServers : public ChunkServerClient {
+ public:
+  Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    versions_[{address, handle}] = version;
+    return Status::OK();
+  }
+  Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
+                            uint64_t new_version) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    uint64_t& version = versions_[{address, handle}];
+    if (version != expected) return Status::FailedPrecondition("version mismatch");
+    version = new_version;
+    return Status::OK();
+  }
+  Status GrantLease(const std::string& address, uint64_t handle, uint64_t version, uint64_t,
+                    const std::vector<std::string>&) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    ++grants_;
+    primaries_[handle] = {address, version};
+    return Status::OK();
+  }
+  Status RevokeLease(const std::string& address, uint64_t handle) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    primaries_.erase(handle);
+    ++revokes_;
+    return Status::OK();
+  }
+
+  void SetDown(const std::string& address, bool down) {
+    MutexLock lock(&mu_);
+    if (down) {
+      down_.insert(address);
+    } else {
+      down_.erase(address);
+    }
+  }
+  uint64_t version(const std::string& address, uint64_t handle) {
+    MutexLock lock(&mu_);
+    return versions_[{address, handle}];
+  }
+  int grants() {
+    MutexLock lock(&mu_);
+    return grants_;
+  }
+  int revokes() {
+    MutexLock lock(&mu_);
+    return revokes_;
+  }
+
+ private:
+  Mutex mu_;
+  std::set<std::string> down_;
+  std::map<std::pair<std::string, uint64_t>, uint64_t> versions_;
+  std::map<uint64_t, std::pair<std::string, uint64_t>> primaries_;
+  int grants_ = 0;
+  int revokes_ = 0;
+};
+
+constexpr uint64_t kLeaseMs = 1000;
+constexpr int64_t kHeartbeatTimeoutMs = 3000;
+
+class ChunkManagerTest : public NamespaceFixture {
+ protected:
+  void SetUp() override {
+    NamespaceFixture::SetUp();
+    registry_ = std::make_unique<ChunkServerRegistry>(&clock_, kHeartbeatTimeoutMs);
+    for (const std::string& address : servers_) Heartbeat(address, /*full=*/true);
+    manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
+                                              registry_.get(), &fake_, &clock_);
+    // Leases are held back for one lease period after the master starts.
+    clock_.Advance(kLeaseMs * 1000);
+    ASSERT_OK(ns_->CreateFile("/f", 3, false));
+  }
+
+  proto::HeartbeatResponse Heartbeat(const std::string& address, bool full,
+                                     std::vector<proto::ChunkReport> reports = {},
+                                     std::vector<proto::ChunkReport> extensions = {}) {
+    proto::HeartbeatRequest req;
+    req.set_address(address);
+    req.set_rack("rack-" + address);
+    req.set_capacity_bytes(1000);
+    req.set_full_report(full);
+    for (const auto& r : reports) *req.add_chunks() = r;
+    for (const auto& r : extensions) *req.add_lease_extensions() = r;
+    proto::HeartbeatResponse resp;
+    if (registry_->Heartbeat(address, req.rack(), 1000, 0, full)) {
+      resp.set_reregister(true);
+    } else if (manager_ != nullptr) {
+      manager_->ProcessHeartbeat(req, &resp);
+    }
+    return resp;
+  }
+
+  // Keeps every server but `silent` alive while time passes.
+  void AdvanceWithHeartbeats(int64_t ms, const std::string& silent = "") {
+    for (int64_t done = 0; done < ms; done += 500) {
+      clock_.Advance(500 * 1000);
+      for (const std::string& address : servers_) {
+        if (address != silent) Heartbeat(address, false);
+      }
+      for (const std::string& dead : registry_->ExpireSilent()) manager_->ServerDead(dead);
+    }
+  }
+
+  uint64_t LoggedVersion(uint64_t handle) {
+    proto::GetChunkLocationsResponse resp;
+    EXPECT_OK(manager_->GetChunkLocations("/f", 0, 0, &resp));
+    for (const auto& chunk : resp.chunks()) {
+      if (chunk.handle() == handle) return chunk.version();
+    }
+    return 0;
+  }
+
+  const std::vector<std::string> servers_ = {"cs1:1", "cs2:1", "cs3:1", "cs4:1"};
+  FakeChunkServers fake_;
+  std::unique_ptr<ChunkServerRegistry> registry_;
+  std::unique_ptr<ChunkManager> manager_;
+};
+
+TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_EQ(lease.replicas_size(), 3);
+  std::set<std::string> distinct(lease.replicas().begin(), lease.replicas().end());
+  EXPECT_EQ(distinct.size(), 3u);
+  EXPECT_EQ(lease.replicas(0), lease.primary());
+  EXPECT_EQ(lease.chunk_size(), NamespaceOptions{}.chunk_size_bytes);
+  // Created at version 1, moved to 2 when the first lease was granted.
+  EXPECT_EQ(lease.version(), 2u);
+  for (const std::string& address : lease.replicas()) {
+    EXPECT_EQ(fake_.version(address, lease.handle()), 2u) << address;
+  }
+  EXPECT_EQ(LoggedVersion(lease.handle()), 2u);
+
+  // While the lease lasts, writers get the same one: no new version, no new grant.
+  proto::GetWriteLeaseResponse again;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &again));
+  EXPECT_EQ(again.handle(), lease.handle());
+  EXPECT_EQ(again.version(), 2u);
+  EXPECT_EQ(again.primary(), lease.primary());
+  EXPECT_EQ(fake_.grants(), 1);
+
+  // Another index gets another chunk.
+  proto::GetWriteLeaseResponse second;
+  ASSERT_OK(manager_->GetWriteLease("/f", 1, &second));
+  EXPECT_NE(second.handle(), lease.handle());
+}
+
+TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  const std::string old_primary = lease.primary();
+  // The primary stops answering; a client reports its failed write. The revocation
+  // cannot reach the primary, so its lease may still be in force.
+  fake_.SetDown(old_primary, true);
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {old_primary});
+  AdvanceWithHeartbeats(kLeaseMs / 2, old_primary);
+  proto::GetWriteLeaseResponse during;
+  Status s = manager_->GetWriteLease("/f", 0, &during);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("may be in force"), std::string::npos) << s.ToString();
+  // Once the lease is surely over, another replica becomes primary at a new version;
+  // the silent one misses the version and is left behind.
+  AdvanceWithHeartbeats(kLeaseMs, old_primary);
+  proto::GetWriteLeaseResponse after;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &after));
+  EXPECT_NE(after.primary(), old_primary);
+  EXPECT_EQ(after.version(), 3u);
+  EXPECT_EQ(after.replicas_size(), 2);
+  for (const std::string& address : after.replicas()) EXPECT_NE(address, old_primary);
+}
+
+TEST_F(ChunkManagerTest, ReportedFailureRevokesAndRegrantsAtNewVersion) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  // One secondary stops answering; the client reports the failed write.
+  const std::string broken = lease.replicas(2);
+  fake_.SetDown(broken, true);
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {broken});
+  EXPECT_EQ(fake_.revokes(), 1);
+  proto::GetWriteLeaseResponse fresh;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &fresh));  // no wait: the primary confirmed
+  EXPECT_EQ(fresh.version(), lease.version() + 1);
+  EXPECT_EQ(fresh.replicas_size(), 2);
+  EXPECT_EQ(fake_.version(broken, lease.handle()), lease.version());  // stale now
+
+  // The stale replica comes back and reports its old version: never handed out.
+  fake_.SetDown(broken, false);
+  proto::ChunkReport report;
+  report.set_handle(lease.handle());
+  report.set_version(lease.version());
+  Heartbeat(broken, false, {report});
+  proto::GetChunkLocationsResponse locations;
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, 0, &locations));
+  ASSERT_EQ(locations.chunks_size(), 1);
+  EXPECT_EQ(locations.chunks(0).replicas_size(), 2);
+  for (const std::string& address : locations.chunks(0).replicas()) EXPECT_NE(address, broken);
+
+  // A second report about the old lease changes nothing.
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
+  EXPECT_EQ(fake_.revokes(), 1);
+}
+
+TEST_F(ChunkManagerTest, LeasesWaitOnePeriodAfterStart) {
+  ChunkManager restarted(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(), registry_.get(), &fake_,
+                         &clock_);
+  proto::GetWriteLeaseResponse lease;
+  Status s = restarted.GetWriteLease("/f", 0, &lease);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("started recently"), std::string::npos) << s.ToString();
+}
+
+TEST_F(ChunkManagerTest, AdoptsAHigherReportedVersion) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  // As if the master had died after moving a replica to version 3 but before logging it.
+  proto::ChunkReport report;
+  report.set_handle(lease.handle());
+  report.set_version(lease.version() + 1);
+  Heartbeat(lease.replicas(1), true, {report});
+  EXPECT_EQ(LoggedVersion(lease.handle()), lease.version() + 1);
+}
+
+TEST_F(ChunkManagerTest, HeartbeatsExtendLeasesOfTheirPrimary) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  proto::ChunkReport wanted;
+  wanted.set_handle(lease.handle());
+  wanted.set_version(lease.version());
+  // A server that is not the primary cannot extend it.
+  EXPECT_EQ(Heartbeat(lease.replicas(1), false, {}, {wanted}).extended_leases_size(), 0);
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(kLeaseMs * 1000 / 2);
+    for (const std::string& address : servers_) Heartbeat(address, false);
+    proto::HeartbeatResponse resp = Heartbeat(lease.primary(), false, {}, {wanted});
+    ASSERT_EQ(resp.extended_leases_size(), 1);
+    EXPECT_EQ(resp.lease_ms(), kLeaseMs);
+  }
+  // Two lease periods later the lease still stands: no new grant happened.
+  proto::GetWriteLeaseResponse again;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &again));
+  EXPECT_EQ(again.version(), lease.version());
+  EXPECT_EQ(fake_.grants(), 1);
+}
+
+TEST_F(ChunkManagerTest, UnknownOrDeadServerMustSendAFullReport) {
+  EXPECT_TRUE(Heartbeat("new:1", false).reregister());
+  EXPECT_FALSE(Heartbeat("new:1", true).reregister());
+  EXPECT_FALSE(Heartbeat("new:1", false).reregister());
+}
+
+TEST_F(ChunkManagerTest, NoLiveServerIsResourceExhausted) {
+  clock_.Advance((kHeartbeatTimeoutMs + 1) * 1000);
+  for (const std::string& dead : registry_->ExpireSilent()) manager_->ServerDead(dead);
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_CODE(manager_->GetWriteLease("/f", 0, &lease), StatusCode::kResourceExhausted);
+  ASSERT_CODE(manager_->GetWriteLease("/missing", 0, &lease), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace gfs::master
