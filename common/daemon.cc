@@ -3,6 +3,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 namespace gfs {
 namespace {
@@ -28,6 +29,12 @@ void InitDaemon(int* argc, char*** argv, const char* usage) {
   CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, nullptr), 0);
   // A peer that vanishes must not kill us through SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
+  // A chunkserver keeps two descriptors per chunk open: allow as many as the system does.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) PLOG(WARNING) << "raising RLIMIT_NOFILE";
+  }
 }
 
 int WaitForTerminationSignal() {
