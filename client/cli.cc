@@ -1,11 +1,18 @@
 #include "client/cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iomanip>
+#include <iostream>
+#include <map>
 #include <string_view>
 
 #include "common/path.h"
@@ -19,31 +26,43 @@ constexpr char kToolUsageWithHint[] =
     "Run 'gfs --help' to list the commands.";
 
 // Commands of SPEC.md that later milestones build; named so users get a clear answer.
-constexpr const char* kNotYetImplemented[] = {"put",      "get",      "cat",  "append",
-                                              "undelete", "snapshot", "admin"};
+constexpr const char* kNotYetImplemented[] = {"append", "undelete", "snapshot", "admin"};
 
-// A boolean option of one command. Every option has a long name, which is also the
-// key a command asks for; `short_name` is 0 when there is no one-letter form.
+// Bytes moved per read of the local file or of the remote one by put, get and cat.
+constexpr size_t kCopyBufferBytes = 8 << 20;
+
+// An option of one command. Every option has a long name, which is also the key a
+// command asks for; `short_name` is 0 when there is no one-letter form. An option with
+// a `value_name` takes a positive integer ("-r 2", "-r2", "--replication=2",
+// "--replication 2"); the others are boolean.
 struct OptionSpec {
   char short_name;
   const char* long_name;
   const char* help;
+  const char* value_name = nullptr;
 };
 
 // The parsed arguments of one command: the options given and the operands, in order.
 struct Invocation {
-  std::vector<std::string> options;  // long names
+  std::vector<std::string> options;        // long names
+  std::map<std::string, uint64_t> values;  // long name -> value, for options with one
   std::vector<std::string> operands;
   bool help = false;
 
   bool Has(std::string_view long_name) const {
     return std::find(options.begin(), options.end(), long_name) != options.end();
   }
+  // The value of option `long_name`, or `fallback` when it was not given.
+  uint64_t Value(const std::string& long_name, uint64_t fallback) const {
+    auto it = values.find(long_name);
+    return it == values.end() ? fallback : it->second;
+  }
 };
 
 // What a command runs with.
 struct Env {
   Client& client;
+  std::istream& in;
   std::ostream& out;
   std::ostream& err;
 
@@ -227,19 +246,42 @@ int RunLs(Env& env, const Invocation& inv) {
   return code;
 }
 
+// "0x" and 16 hex digits.
+std::string FormatHandle(uint64_t handle) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(handle));
+  return buf;
+}
+
 int RunStat(Env& env, const Invocation& inv) {
   const std::string& path = inv.operands[0];
   const Result<FileInfo> r = env.client.Stat(path);
   if (!r.ok()) return env.Fail("stat " + path, r.status());
   const FileInfo& info = *r;
   const char* type = info.is_directory() ? "dir" : "file";
+  std::vector<ChunkLocation> chunks;
+  if (!info.is_directory()) {
+    Result<std::vector<ChunkLocation>> located = env.client.GetChunkLocations(path);
+    if (!located.ok()) return env.Fail("stat " + path, located.status());
+    chunks = std::move(located).value();
+  }
   if (inv.Has("json")) {
-    // Chunks come with the data path; until then a file has none to show.
     env.out << "{\"path\":" << JsonString(path) << ",\"type\":\"" << type
             << "\",\"size\":" << info.size << ",\"replication\":" << info.replication
             << ",\"chunk_size\":" << info.chunk_size << ",\"mtime\":\"" << FormatTime(info.mtime_us)
             << "\",\"mtime_us\":" << info.mtime_us << ",\"inode\":" << info.inode_id
-            << ",\"chunks\":[]}\n";
+            << ",\"chunks\":[";
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const ChunkLocation& chunk = chunks[i];
+      env.out << (i == 0 ? "" : ",") << "{\"index\":" << chunk.index
+              << ",\"handle\":" << chunk.handle << ",\"version\":" << chunk.version
+              << ",\"replicas\":[";
+      for (size_t k = 0; k < chunk.replicas.size(); ++k) {
+        env.out << (k == 0 ? "" : ",") << JsonString(chunk.replicas[k]);
+      }
+      env.out << "],\"primary\":" << JsonString(chunk.primary) << "}";
+    }
+    env.out << "]}\n";
     return kExitOk;
   }
   env.out << "path: " << path << "\n"
@@ -251,7 +293,132 @@ int RunStat(Env& env, const Invocation& inv) {
   }
   env.out << "mtime: " << FormatTime(info.mtime_us) << "\n"
           << "inode: " << info.inode_id << "\n";
+  // One line per chunk: "chunk INDEX: handle H version V replicas A,B,C primary P".
+  for (const ChunkLocation& chunk : chunks) {
+    env.out << "chunk " << chunk.index << ": handle " << FormatHandle(chunk.handle) << " version "
+            << chunk.version << " replicas ";
+    for (size_t k = 0; k < chunk.replicas.size(); ++k) {
+      env.out << (k == 0 ? "" : ",") << chunk.replicas[k];
+    }
+    if (chunk.replicas.empty()) env.out << "-";
+    env.out << " primary " << (chunk.primary.empty() ? "-" : chunk.primary) << "\n";
+  }
   return kExitOk;
+}
+
+// Reads up to `n` bytes of `fd` into `buf`, fewer only at its end. Returns the count.
+Result<size_t> ReadFull(int fd, char* buf, size_t n, const std::string& name) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Status::IOError("read " + name, errno);
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+Status WriteFull(int fd, const char* buf, size_t n, const std::string& name) {
+  while (n > 0) {
+    const ssize_t w = write(fd, buf, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Status::IOError("write " + name, errno);
+    buf += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+// Streams `local` (or the tool's input for "-") into `writer` and closes it.
+Status Upload(Env& env, const std::string& local, int fd, FileWriter& writer) {
+  std::vector<char> buf(kCopyBufferBytes);
+  while (true) {
+    size_t n = 0;
+    if (fd < 0) {
+      env.in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      n = static_cast<size_t>(env.in.gcount());
+      if (env.in.bad()) return Status::IOError("read standard input", EIO);
+    } else {
+      GFS_ASSIGN_OR_RETURN(n, ReadFull(fd, buf.data(), buf.size(), local));
+    }
+    if (n == 0) break;
+    GFS_RETURN_IF_ERROR(writer.Write(std::string_view(buf.data(), n)));
+  }
+  return writer.Close();
+}
+
+int RunPut(Env& env, const Invocation& inv) {
+  const std::string& local = inv.operands[0];
+  const std::string& remote = inv.operands[1];
+  const std::string what = "put " + remote;
+  int fd = -1;  // -1: the tool's input
+  if (local != "-") {
+    fd = open(local.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return env.Fail(what, Status::IOError("open " + local, errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      close(fd);
+      return env.Fail(what, Status::InvalidArgument(local + " is a directory"));
+    }
+  }
+  Result<std::unique_ptr<FileWriter>> writer = env.client.Create(
+      remote, static_cast<uint32_t>(inv.Value("replication", 0)), inv.Has("force"));
+  Status s = writer.status();
+  if (s.ok()) {
+    s = Upload(env, local, fd, **writer);
+    writer->reset();  // stop its threads before the clean-up below
+    // Do not leave a partial file that looks like a whole one.
+    if (!s.ok()) (void)env.client.Delete(remote, /*recursive=*/false);
+  }
+  if (fd >= 0) close(fd);
+  return s.ok() ? kExitOk : env.Fail(what, s);
+}
+
+// Streams remote file `reader` to `fd`, or to the tool's output when fd is -1.
+Status Download(Env& env, FileReader& reader, int fd, const std::string& local) {
+  std::vector<char> buf(kCopyBufferBytes);
+  while (true) {
+    GFS_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size()));
+    if (n == 0) return Status::OK();
+    if (fd >= 0) {
+      GFS_RETURN_IF_ERROR(WriteFull(fd, buf.data(), n, local));
+    } else if (!env.out.write(buf.data(), static_cast<std::streamsize>(n))) {
+      return Status::IOError("write standard output", EIO);
+    }
+  }
+}
+
+int RunGet(Env& env, const Invocation& inv) {
+  const std::string& remote = inv.operands[0];
+  const std::string& local = inv.operands[1];
+  const std::string what = "get " + remote;
+  // Open the remote file first: a missing one must not truncate LOCAL.
+  Result<std::unique_ptr<FileReader>> reader = env.client.Open(remote);
+  if (!reader.ok()) return env.Fail(what, reader.status());
+  if (local == "-") {
+    const Status s = Download(env, **reader, -1, "");
+    return s.ok() ? kExitOk : env.Fail(what, s);
+  }
+  const int fd = open(local.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return env.Fail(what, Status::IOError("open " + local, errno));
+  Status s = Download(env, **reader, fd, local);
+  struct stat st;
+  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (close(fd) != 0 && s.ok()) s = Status::IOError("close " + local, errno);
+  if (!s.ok() && regular) unlink(local.c_str());  // no partial copy left behind
+  return s.ok() ? kExitOk : env.Fail(what, s);
+}
+
+int RunCat(Env& env, const Invocation& inv) {
+  int code = kExitOk;
+  for (const std::string& remote : inv.operands) {
+    Result<std::unique_ptr<FileReader>> reader = env.client.Open(remote);
+    Status s = reader.status();
+    if (s.ok()) s = Download(env, **reader, -1, "");
+    if (!s.ok()) code = env.Fail("cat " + remote, s);
+  }
+  return code;
 }
 
 constexpr size_t kUnlimited = SIZE_MAX;
@@ -300,10 +467,37 @@ const std::vector<CommandSpec>& Commands() {
        2,
        2,
        RunMv},
+      {"put",
+       "[-r N] [-f] LOCAL|- REMOTE",
+       "upload a file or standard input",
+       "Uploads local file LOCAL (standard input for -) to the new file REMOTE; returns\n"
+       "once every byte is on disk on every replica. Fails if REMOTE exists, unless -f.",
+       {{'r', "replication", "replicas per chunk (default: the master's)", "N"},
+        {'f', "force", "replace REMOTE if it is a file"}},
+       2,
+       2,
+       RunPut},
+      {"get",
+       "REMOTE LOCAL|-",
+       "download a file",
+       "Downloads REMOTE to local file LOCAL (standard output for -).",
+       {},
+       2,
+       2,
+       RunGet},
+      {"cat",
+       "REMOTE...",
+       "print files",
+       "Prints each REMOTE to standard output.",
+       {},
+       1,
+       kUnlimited,
+       RunCat},
       {"stat",
        "[--json] PATH",
        "show the attributes of a path",
-       "Shows path, type, size, replication, chunk size, mtime and inode of PATH.",
+       "Shows path, type, size, replication, chunk size, mtime, inode and, for a file,\n"
+       "its chunks (index, handle, version, replicas, primary) of PATH.",
        {{0, "json", "print one JSON object (path, type, size, replication, chunks, mtime, ...)"}},
        1,
        1,
@@ -348,6 +542,7 @@ void PrintCommandHelp(std::ostream& out, const CommandSpec& cmd) {
   for (const OptionSpec& opt : cmd.options) {
     std::string names = opt.short_name ? std::string("-") + opt.short_name + ", " : "    ";
     names += std::string("--") + opt.long_name;
+    if (opt.value_name != nullptr) names += std::string("=") + opt.value_name;
     out << "  " << std::left << std::setw(18) << names << std::right << opt.help << "\n";
   }
 }
@@ -373,21 +568,47 @@ bool ParseCommandArgs(const CommandSpec& cmd, const std::vector<std::string>& ar
       return true;
     }
   }
+  // Stores the value of option `opt` (spelled `spelling` on the command line).
+  auto set_value = [&](const OptionSpec& opt, const std::string& spelling,
+                       const std::string& text) {
+    uint64_t value = 0;
+    bool valid = !text.empty() && text.size() <= 9;
+    for (char c : text) valid = valid && c >= '0' && c <= '9';
+    if (valid) value = std::stoull(text);
+    if (!valid || value == 0) {
+      *error = "invalid value '" + text + "' for " + spelling + ": want a positive integer";
+      return false;
+    }
+    inv->options.push_back(opt.long_name);
+    inv->values[opt.long_name] = value;
+    return true;
+  };
   bool options_done = false;
-  for (const std::string& arg : args) {
+  for (size_t a = 0; a < args.size(); ++a) {
+    const std::string& arg = args[a];
     if (options_done || arg == "-" || arg.empty() || arg[0] != '-') {
       inv->operands.push_back(StripTrailingSlashes(arg));
     } else if (arg == "--") {
       options_done = true;
     } else if (arg.compare(0, 2, "--") == 0) {
-      const std::string name = arg.substr(2);
+      const size_t eq = arg.find('=');
+      const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       const auto it = std::find_if(cmd.options.begin(), cmd.options.end(),
                                    [&](const OptionSpec& o) { return name == o.long_name; });
-      if (it == cmd.options.end()) {
+      if (it == cmd.options.end() || (it->value_name == nullptr && eq != std::string::npos)) {
         *error = "unknown option " + arg;
         return false;
       }
-      inv->options.push_back(it->long_name);
+      if (it->value_name == nullptr) {
+        inv->options.push_back(it->long_name);
+      } else if (eq != std::string::npos) {
+        if (!set_value(*it, "--" + name, arg.substr(eq + 1))) return false;
+      } else if (a + 1 == args.size()) {
+        *error = "option --" + name + " needs a value";
+        return false;
+      } else if (!set_value(*it, "--" + name, args[++a])) {
+        return false;
+      }
     } else {
       for (size_t i = 1; i < arg.size(); ++i) {
         const auto it = std::find_if(cmd.options.begin(), cmd.options.end(),
@@ -396,7 +617,21 @@ bool ParseCommandArgs(const CommandSpec& cmd, const std::vector<std::string>& ar
           *error = std::string("unknown option -") + arg[i];
           return false;
         }
-        inv->options.push_back(it->long_name);
+        if (it->value_name == nullptr) {
+          inv->options.push_back(it->long_name);
+          continue;
+        }
+        // The value is the rest of this argument ("-r2") or the next one ("-r 2").
+        const std::string spelling = std::string("-") + arg[i];
+        if (i + 1 < arg.size()) {
+          if (!set_value(*it, spelling, arg.substr(i + 1))) return false;
+        } else if (a + 1 == args.size()) {
+          *error = "option " + spelling + " needs a value";
+          return false;
+        } else if (!set_value(*it, spelling, args[++a])) {
+          return false;
+        }
+        break;
       }
     }
   }
@@ -435,8 +670,8 @@ int RunHelp(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   return UsageError(err, "help: unknown command '" + args[0] + "'", "usage: gfs help [COMMAND]");
 }
 
-int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-        const ClientFactory& factory) {
+int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err, const ClientFactory& factory) {
   // Global options come before the command.
   std::string masters;
   size_t i = 0;
@@ -490,7 +725,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "gfs: master " << masters << ": " << client.status().ToString() << "\n";
     return client.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
   }
-  Env env{**client, out, err};
+  Env env{**client, in, out, err};
   return cmd->run(env, inv);
 }
 
@@ -498,7 +733,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const ClientFactory& factory) {
-  const int code = Run(args, out, err, factory);
+  return RunCli(args, std::cin, out, err, factory);
+}
+
+int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err, const ClientFactory& factory) {
+  const int code = Run(args, in, out, err, factory);
   if (!out.flush()) {
     err << "gfs: writing output failed\n";
     return code == kExitOk ? kExitFailed : code;

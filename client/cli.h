@@ -2,7 +2,7 @@
 //
 //   gfs [--master=HOST:PORT[,...]] COMMAND [ARGS]
 //
-// Commands: mkdir, ls, stat, rm, mv, touch, help (SPEC.md, "CLI"). The master list
+// Commands: put, get, cat, mkdir, ls, stat, rm, mv, touch, help (SPEC.md, "CLI"). The master list
 // comes from --master, else the GFS_MASTER environment variable, else 127.0.0.1:7000.
 // Options may be combined (`-lR`), may come before or after paths, and `--` ends them.
 // `gfs --help` (or `-h`, or `gfs help`) prints the overview; `gfs COMMAND --help` and
@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <istream>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -41,7 +42,12 @@ using ClientFactory =
 // parsed; help and usage errors never call it. If it fails, that is reported as
 // "gfs: master <list>: <reason>" with kExitUsage for InvalidArgument (a malformed
 // --master or GFS_MASTER), else kExitFailed.
+// `put LOCAL|- REMOTE` with "-" reads the tool's input: std::cin.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const ClientFactory& factory);
+
+// As above, with `in` as the tool's input (what `put - REMOTE` uploads).
+int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err, const ClientFactory& factory);
 
 }  // namespace gfs::cli

@@ -1,8 +1,15 @@
 // gfs::Client over gRPC: each namespace call is one MasterService RPC through the
-// MasterChannel, which owns deadlines and retries.
+// MasterChannel, which owns deadlines and retries. Data moves through
+// PipelinedFileWriter and ReadAheadFileReader, straight to the chunkservers.
 #include "gfs/client.h"
 
+#include <algorithm>
+
+#include "client/chunk_mutator.h"
+#include "client/chunkserver_pool.h"
 #include "client/master_channel.h"
+#include "client/pipelined_file_writer.h"
+#include "client/read_ahead_file_reader.h"
 
 namespace gfs {
 namespace {
@@ -21,9 +28,27 @@ FileInfo FromProto(const proto::FileInfo& in) {
   return out;
 }
 
+ChunkLocation FromProto(const proto::ChunkLocation& in) {
+  ChunkLocation out;
+  out.index = in.index();
+  out.handle = in.handle();
+  out.version = in.version();
+  out.replicas.assign(in.replicas().begin(), in.replicas().end());
+  out.primary = in.primary();
+  return out;
+}
+
 class GrpcClient final : public Client {
  public:
-  explicit GrpcClient(std::unique_ptr<MasterChannel> channel) : channel_(std::move(channel)) {}
+  // `lease_channel` reaches the same masters with a short retry budget: the data path
+  // retries GetWriteLease itself within ClientOptions::data_timeout.
+  GrpcClient(std::shared_ptr<MasterChannel> channel, std::shared_ptr<MasterChannel> lease_channel,
+             const ClientOptions& options)
+      : options_(options),
+        channel_(std::move(channel)),
+        chunkservers_(std::make_shared<client::ChunkServerPool>()),
+        mutator_(std::make_shared<client::ChunkMutator>(std::move(lease_channel), chunkservers_,
+                                                        options)) {}
 
   Result<MasterPosition> Ping() override {
     proto::PingResponse resp;
@@ -147,8 +172,75 @@ class GrpcClient final : public Client {
                           });
   }
 
+  Result<std::vector<ChunkLocation>> GetChunkLocations(const std::string& path) override {
+    proto::GetChunkLocationsRequest req;
+    req.set_path(path);
+    req.set_first_index(0);
+    req.set_count(0);  // all
+    proto::GetChunkLocationsResponse resp;
+    GFS_RETURN_IF_ERROR(channel_->Call("chunks of " + path,
+                                       [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+                                         resp.Clear();
+                                         return stub->GetChunkLocations(ctx, req, &resp);
+                                       }));
+    if (resp.info().type() == proto::FILE_TYPE_DIRECTORY) {
+      return Status::FailedPrecondition(path + " is a directory");
+    }
+    std::vector<ChunkLocation> chunks;
+    chunks.reserve(resp.chunks_size());
+    for (const proto::ChunkLocation& chunk : resp.chunks()) chunks.push_back(FromProto(chunk));
+    std::sort(chunks.begin(), chunks.end(),
+              [](const ChunkLocation& a, const ChunkLocation& b) { return a.index < b.index; });
+    return chunks;
+  }
+
+  Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t replication,
+                                             bool overwrite) override {
+    if (overwrite) {
+      Result<FileInfo> existing = Stat(path);
+      if (existing.ok()) {
+        if (existing->is_directory()) {
+          return Status::AlreadyExists(path + " is a directory");
+        }
+        const Status s = Delete(path, /*recursive=*/false);
+        if (!s.ok() && !s.IsNotFound()) return s;
+      } else if (!existing.status().IsNotFound()) {
+        return existing.status();
+      }
+    }
+    GFS_ASSIGN_OR_RETURN(FileInfo info, CreateFile(path, replication, /*ok_if_exists=*/false));
+    return NewWriter(path, info, 0);
+  }
+
+  Result<std::unique_ptr<FileWriter>> OpenForWrite(const std::string& path,
+                                                   uint64_t offset) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
+    return NewWriter(path, info, offset);
+  }
+
+  Result<std::unique_ptr<FileReader>> Open(const std::string& path) override {
+    GFS_ASSIGN_OR_RETURN(
+        std::unique_ptr<client::ReadAheadFileReader> reader,
+        client::ReadAheadFileReader::Open(path, channel_, chunkservers_, options_));
+    return std::unique_ptr<FileReader>(std::move(reader));
+  }
+
  private:
-  const std::unique_ptr<MasterChannel> channel_;
+  Result<std::unique_ptr<FileWriter>> NewWriter(const std::string& path, const FileInfo& info,
+                                                uint64_t offset) {
+    if (info.chunk_size == 0) {
+      return Status::Internal(path + ": the master gave chunk size 0");
+    }
+    return std::unique_ptr<FileWriter>(new client::PipelinedFileWriter(
+        path, info.chunk_size, offset, channel_, mutator_, options_));
+  }
+
+  const ClientOptions options_;
+  // Shared with the writers and readers, which may outlive this client.
+  const std::shared_ptr<MasterChannel> channel_;
+  const std::shared_ptr<client::ChunkServerPool> chunkservers_;
+  const std::shared_ptr<client::ChunkMutator> mutator_;
 };
 
 }  // namespace
@@ -157,7 +249,27 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& masters,
                                                 const ClientOptions& options) {
   GFS_ASSIGN_OR_RETURN(std::unique_ptr<MasterChannel> channel,
                        MasterChannel::Create(masters, options));
-  return std::unique_ptr<Client>(new GrpcClient(std::move(channel)));
+  ClientOptions lease_options = options;
+  lease_options.operation_timeout = std::min(options.operation_timeout, options.rpc_timeout);
+  GFS_ASSIGN_OR_RETURN(std::unique_ptr<MasterChannel> lease_channel,
+                       MasterChannel::Create(masters, lease_options));
+  return std::unique_ptr<Client>(
+      new GrpcClient(std::move(channel), std::move(lease_channel), options));
+}
+
+Status Client::WriteAt(const std::string& path, uint64_t offset, std::string_view data) {
+  GFS_ASSIGN_OR_RETURN(std::unique_ptr<FileWriter> writer, OpenForWrite(path, offset));
+  GFS_RETURN_IF_ERROR(writer->Write(data));
+  return writer->Close();
+}
+
+Result<std::string> Client::ReadAt(const std::string& path, uint64_t offset, size_t length) {
+  GFS_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, Open(path));
+  if (offset >= reader->size()) return std::string();
+  std::string data(static_cast<size_t>(std::min<uint64_t>(length, reader->size() - offset)), '\0');
+  GFS_ASSIGN_OR_RETURN(size_t n, reader->ReadAt(offset, data.data(), data.size()));
+  data.resize(n);
+  return data;
 }
 
 }  // namespace gfs

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "common/grpc_status.h"
 
@@ -82,11 +83,17 @@ Status MasterChannel::Call(const std::string& what, const Rpc& rpc) {
       return Status::Unavailable(what + ": no master answered (" + std::to_string(attempts) +
                                  " attempts, last " + addresses_[index] + "): " + status.message());
     }
-    // Pause, but wake as soon as the next master accepts a connection: a plain sleep
-    // would leave nobody polling the reconnect, and gRPC would notice it only seconds
-    // later.
+    // Pause. While the next master is not connected, wait on its reconnect instead of
+    // sleeping: a plain sleep leaves nobody polling the reconnect, and gRPC would notice
+    // it only seconds later. A connected master that answered UNAVAILABLE on purpose
+    // (no lease yet) gets a plain backoff.
     const size_t next = (index + 1) % channels_.size();
-    channels_[next]->WaitForConnected(std::chrono::system_clock::now() + Jitter(pause));
+    const auto wake = std::chrono::system_clock::now() + Jitter(pause);
+    if (channels_[next]->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
+      std::this_thread::sleep_until(wake);
+    } else {
+      channels_[next]->WaitForConnected(wake);
+    }
     pause = std::min(pause * 2, options_.max_backoff);
   }
 }

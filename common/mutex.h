@@ -7,20 +7,22 @@
 #include <condition_variable>
 #include <mutex>
 
+// Spelled exactly as absl's internal thread_annotations.h (which gRPC headers pull in)
+// spells them, so that either header may come first without a redefinition warning.
 #if defined(__clang__)
-#define GFS_THREAD_ANNOTATION_(x) __attribute__((x))
+#define THREAD_ANNOTATION_ATTRIBUTE__(x) __attribute__((x))
 #else
-#define GFS_THREAD_ANNOTATION_(x)
+#define THREAD_ANNOTATION_ATTRIBUTE__(x)
 #endif
+#define GUARDED_BY(x) THREAD_ANNOTATION_ATTRIBUTE__(guarded_by(x))
+#define PT_GUARDED_BY(x) THREAD_ANNOTATION_ATTRIBUTE__(pt_guarded_by(x))
 
-#define CAPABILITY(x) GFS_THREAD_ANNOTATION_(capability(x))
-#define SCOPED_CAPABILITY GFS_THREAD_ANNOTATION_(scoped_lockable)
-#define GUARDED_BY(x) GFS_THREAD_ANNOTATION_(guarded_by(x))
-#define PT_GUARDED_BY(x) GFS_THREAD_ANNOTATION_(pt_guarded_by(x))
-#define REQUIRES(...) GFS_THREAD_ANNOTATION_(requires_capability(__VA_ARGS__))
-#define EXCLUDES(...) GFS_THREAD_ANNOTATION_(locks_excluded(__VA_ARGS__))
-#define ACQUIRE(...) GFS_THREAD_ANNOTATION_(acquire_capability(__VA_ARGS__))
-#define RELEASE(...) GFS_THREAD_ANNOTATION_(release_capability(__VA_ARGS__))
+#define CAPABILITY(x) THREAD_ANNOTATION_ATTRIBUTE__(capability(x))
+#define SCOPED_CAPABILITY THREAD_ANNOTATION_ATTRIBUTE__(scoped_lockable)
+#define REQUIRES(...) THREAD_ANNOTATION_ATTRIBUTE__(requires_capability(__VA_ARGS__))
+#define EXCLUDES(...) THREAD_ANNOTATION_ATTRIBUTE__(locks_excluded(__VA_ARGS__))
+#define ACQUIRE(...) THREAD_ANNOTATION_ATTRIBUTE__(acquire_capability(__VA_ARGS__))
+#define RELEASE(...) THREAD_ANNOTATION_ATTRIBUTE__(release_capability(__VA_ARGS__))
 
 namespace gfs {
 

@@ -54,8 +54,8 @@ class ChunkManager {
                            proto::GetChunkLocationsResponse* resp) EXCLUDES(mu_);
 
   // The chunk at `index` of file `path`, allocated if missing, with a primary holding a
-  // lease. Unavailable when no lease can be granted yet (retry later);
-  // ResourceExhausted when no chunkserver is live.
+  // lease. Unavailable when no lease can be granted yet or no chunkserver is live
+  // (retry later).
   Status GetWriteLease(const std::string& path, uint64_t index, proto::GetWriteLeaseResponse* resp)
       EXCLUDES(mu_);
 

@@ -69,7 +69,9 @@ Result<std::vector<std::string>> ChunkServerRegistry::PlaceNewChunk(size_t repli
     candidates.push_back({address, server.status.rack, server.status.used_bytes,
                           server.status.capacity_bytes, server.allocations});
   }
-  if (candidates.empty()) return Status::ResourceExhausted("no chunkserver is live");
+  // Unavailable, not ResourceExhausted: right after a master restart no server has
+  // reported yet, and the caller should retry.
+  if (candidates.empty()) return Status::Unavailable("no chunkserver is live");
   std::vector<std::string> chosen = ChoosePlacement(std::move(candidates), replicas);
   for (const std::string& address : chosen) ++servers_[address].allocations;
   return chosen;

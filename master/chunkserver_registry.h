@@ -44,7 +44,7 @@ class ChunkServerRegistry {
   std::vector<std::string> ExpireSilent() EXCLUDES(mu_);
 
   // Chooses up to `replicas` live servers for a new chunk (see ChoosePlacement) and
-  // counts the allocation against them. ResourceExhausted when no server is live.
+  // counts the allocation against them. Unavailable when no server is live.
   Result<std::vector<std::string>> PlaceNewChunk(size_t replicas) EXCLUDES(mu_);
 
   std::vector<ChunkServerStatus> List() EXCLUDES(mu_);

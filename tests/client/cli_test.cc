@@ -4,9 +4,14 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -21,9 +26,14 @@ constexpr char kMtime[] = "2026-11-27T12:00:00Z";
 
 // The namespace the fake client works on; it outlives each client the CLI makes.
 struct FakeTree {
-  std::map<std::string, FileInfo> nodes;  // by full path
+  std::map<std::string, FileInfo> nodes;    // by full path
+  std::map<std::string, std::string> data;  // file bytes, by full path (absent: empty)
+  std::map<std::string, std::vector<ChunkLocation>> chunks;  // by full path
   uint64_t next_inode = 2;
   int list_each_calls = 0;
+  // When set, FileWriter::Write fails with it once this many bytes were written.
+  Status write_error;
+  uint64_t write_error_after = 0;
 
   FakeTree() {
     FileInfo root;
@@ -77,6 +87,79 @@ struct FakeTree {
   }
 };
 
+// A FileWriter into FakeTree::data; bytes count (and the size grows) on Sync.
+class FakeWriter : public FileWriter {
+ public:
+  FakeWriter(FakeTree* tree, std::string path, uint64_t offset)
+      : tree_(tree), path_(std::move(path)), position_(offset) {}
+
+  Status Write(std::string_view data) override {
+    if (closed_) return Status::FailedPrecondition("closed");
+    if (!tree_->write_error.ok() && written_ + data.size() > tree_->write_error_after) {
+      return Status(tree_->write_error.code(), "write " + path_ + " at offset " +
+                                                   std::to_string(position_) + ": " +
+                                                   tree_->write_error.message());
+    }
+    pending_.emplace_back(position_, std::string(data));
+    position_ += data.size();
+    written_ += data.size();
+    return Status::OK();
+  }
+
+  Status Sync() override {
+    if (closed_) return Status::FailedPrecondition("closed");
+    FileInfo* info = &tree_->nodes.at(path_);
+    std::string& bytes = tree_->data[path_];
+    for (const auto& [offset, piece] : pending_) {
+      if (bytes.size() < offset + piece.size()) bytes.resize(offset + piece.size(), '\0');
+      bytes.replace(offset, piece.size(), piece);
+    }
+    pending_.clear();
+    info->size = bytes.size();
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (closed_) return Status::OK();
+    const Status s = Sync();
+    closed_ = true;
+    return s;
+  }
+
+  uint64_t position() const override { return position_; }
+
+ private:
+  FakeTree* const tree_;
+  const std::string path_;
+  uint64_t position_;
+  uint64_t written_ = 0;
+  std::vector<std::pair<uint64_t, std::string>> pending_;
+  bool closed_ = false;
+};
+
+// A FileReader of a copy of FakeTree::data taken at open.
+class FakeReader : public FileReader {
+ public:
+  explicit FakeReader(std::string data) : data_(std::move(data)) {}
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    GFS_ASSIGN_OR_RETURN(size_t got, ReadAt(position_, buf, n));
+    position_ += got;
+    return got;
+  }
+  Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override {
+    if (offset >= data_.size()) return size_t{0};
+    n = std::min<size_t>(n, data_.size() - offset);
+    memcpy(buf, data_.data() + offset, n);
+    return n;
+  }
+  uint64_t size() const override { return data_.size(); }
+
+ private:
+  const std::string data_;
+  uint64_t position_ = 0;
+};
+
 // A gfs::Client over a FakeTree. List and ListPage fail on purpose: the CLI must stream
 // with ListEach.
 class FakeClient : public Client {
@@ -100,7 +183,7 @@ class FakeClient : public Client {
     return Status::OK();
   }
 
-  Result<FileInfo> CreateFile(const std::string& path, uint32_t /*replication*/,
+  Result<FileInfo> CreateFile(const std::string& path, uint32_t replication,
                               bool ok_if_exists) override {
     GFS_RETURN_IF_ERROR(ValidatePath(path));
     if (const FileInfo* existing = tree_->Find(path)) {
@@ -108,7 +191,9 @@ class FakeClient : public Client {
       return Status::AlreadyExists(path + " already exists");
     }
     GFS_RETURN_IF_ERROR(tree_->CheckParent(path));
-    return tree_->Add(path, FileType::kFile);
+    FileInfo& info = tree_->Add(path, FileType::kFile);
+    if (replication != 0) info.replication = replication;
+    return info;
   }
 
   Result<FileInfo> Stat(const std::string& path) override {
@@ -150,6 +235,9 @@ class FakeClient : public Client {
     for (auto it = tree_->nodes.begin(); it != tree_->nodes.end();) {
       it = IsSameOrUnder(it->first, path) ? tree_->nodes.erase(it) : std::next(it);
     }
+    for (auto it = tree_->data.begin(); it != tree_->data.end();) {
+      it = IsSameOrUnder(it->first, path) ? tree_->data.erase(it) : std::next(it);
+    }
     return Status::OK();
   }
 
@@ -173,6 +261,35 @@ class FakeClient : public Client {
     return Status::OK();
   }
 
+  Result<std::vector<ChunkLocation>> GetChunkLocations(const std::string& path) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
+    return tree_->chunks[path];
+  }
+
+  Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t replication,
+                                             bool overwrite) override {
+    if (const FileInfo* existing = tree_->Find(path); existing != nullptr && overwrite) {
+      if (existing->is_directory()) return Status::AlreadyExists(path + " is a directory");
+      GFS_RETURN_IF_ERROR(Delete(path, false));
+    }
+    GFS_RETURN_IF_ERROR(CreateFile(path, replication, false).status());
+    return std::unique_ptr<FileWriter>(new FakeWriter(tree_, path, 0));
+  }
+
+  Result<std::unique_ptr<FileWriter>> OpenForWrite(const std::string& path,
+                                                   uint64_t offset) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
+    return std::unique_ptr<FileWriter>(new FakeWriter(tree_, path, offset));
+  }
+
+  Result<std::unique_ptr<FileReader>> Open(const std::string& path) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
+    return std::unique_ptr<FileReader>(new FakeReader(tree_->data[path]));
+  }
+
  private:
   FakeTree* const tree_;
 };
@@ -182,11 +299,12 @@ class CliTest : public ::testing::Test {
   void SetUp() override { unsetenv("GFS_MASTER"); }
   void TearDown() override { unsetenv("GFS_MASTER"); }
 
-  // Runs the tool; its output lands in out_ and err_.
-  int Run(const std::vector<std::string>& args) {
+  // Runs the tool with `input` as its standard input; its output lands in out_ and err_.
+  int Run(const std::vector<std::string>& args, const std::string& input = "") {
     out_.str("");
     err_.str("");
-    return RunCli(args, out_, err_, [this](const std::string& masters) {
+    std::istringstream in(input);
+    return RunCli(args, in, out_, err_, [this](const std::string& masters) {
       ++factory_calls_;
       masters_ = masters;
       if (!factory_status_.ok()) return Result<std::unique_ptr<Client>>(factory_status_);
@@ -235,6 +353,20 @@ TEST_F(CliTest, UsageErrorsExit2WithUsageLine) {
       {"rm", "-p", "/a"},
       {"stat", "-j", "/a"},
       {"help", "frobnicate"},
+      {"put"},
+      {"put", "/a"},
+      {"put", "a", "/b", "/c"},
+      {"put", "-r", "a", "/b"},  // -r takes a number
+      {"put", "-r", "0", "a", "/b"},
+      {"put", "-r2x", "a", "/b"},
+      {"put", "a", "/b", "-r"},  // -r without its value
+      {"put", "--replication", "a", "/b"},
+      {"put", "--force=yes", "a", "/b"},
+      {"put", "-x", "a", "/b"},
+      {"get", "/a"},
+      {"get", "/a", "b", "c"},
+      {"get", "-r", "/a", "b"},
+      {"cat"},
   };
   for (const auto& args : cases) {
     SCOPED_TRACE(::testing::PrintToString(args));
@@ -259,10 +391,10 @@ TEST_F(CliTest, ToolHelpListsImplementedCommands) {
     SCOPED_TRACE(::testing::PrintToString(args));
     EXPECT_EQ(Run(args), kExitOk);
     EXPECT_EQ(out().rfind("usage: gfs [--master=HOST:PORT[,...]] COMMAND [ARGS]\n", 0), 0u);
-    for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat"}) {
+    for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat"}) {
       EXPECT_NE(out().find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
     }
-    for (const char* later : {"put", "get", "snapshot", "admin"}) {
+    for (const char* later : {"append", "snapshot", "admin"}) {
       EXPECT_EQ(out().find(std::string("\n  ") + later), std::string::npos) << later;
     }
     EXPECT_EQ(err(), "");
@@ -271,7 +403,7 @@ TEST_F(CliTest, ToolHelpListsImplementedCommands) {
 }
 
 TEST_F(CliTest, CommandHelpPrintsItsUsage) {
-  for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat"}) {
+  for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat"}) {
     SCOPED_TRACE(cmd);
     EXPECT_EQ(Run({cmd, "--help"}), kExitOk);
     EXPECT_EQ(out().rfind(std::string("usage: gfs ") + cmd + " ", 0), 0u) << out();
@@ -287,11 +419,14 @@ TEST_F(CliTest, CommandHelpPrintsItsUsage) {
   EXPECT_NE(out().find("-p, --parents"), std::string::npos) << out();
   EXPECT_EQ(Run({"stat", "--help"}), kExitOk);
   EXPECT_NE(out().find("--json"), std::string::npos) << out();
+  EXPECT_EQ(Run({"put", "--help"}), kExitOk);
+  EXPECT_NE(out().find("-r, --replication=N"), std::string::npos) << out();
+  EXPECT_NE(out().find("-f, --force"), std::string::npos) << out();
   EXPECT_EQ(factory_calls_, 0);
 }
 
 TEST_F(CliTest, CommandsOfLaterMilestonesSayNotImplemented) {
-  for (const char* cmd : {"put", "get", "cat", "append", "undelete", "snapshot", "admin"}) {
+  for (const char* cmd : {"append", "undelete", "snapshot", "admin"}) {
     SCOPED_TRACE(cmd);
     EXPECT_EQ(Run({cmd, "/x", "/y"}), kExitFailed);
     EXPECT_EQ(err(), std::string("gfs: ") + cmd + ": not implemented yet\n");
@@ -544,6 +679,194 @@ TEST_F(CliLsTest, StatJsonEscapesStrings) {
   const google::protobuf::Struct json = ParseJsonObject(out());
   EXPECT_EQ(json.fields().at("path").string_value(),
             "/q\"b\\n\nt\tc\x01\x1f-\xc3\xa9-\xef\xbf\xbd-\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST_F(CliLsTest, StatListsChunks) {
+  ChunkLocation c0;
+  c0.index = 0;
+  c0.handle = 0x1f;
+  c0.version = 3;
+  c0.replicas = {"10.0.0.1:7001", "10.0.0.2:7001"};
+  c0.primary = "10.0.0.2:7001";
+  ChunkLocation c2;
+  c2.index = 2;
+  c2.handle = 0x20;
+  c2.version = 1;
+  c2.replicas = {"10.0.0.3:7001"};
+  tree_.chunks["/data/a.log"] = {c0, c2};
+
+  ASSERT_EQ(Run({"stat", "/data/a.log"}), kExitOk) << err();
+  EXPECT_NE(out().find("\nchunk 0: handle 0x000000000000001f version 3 replicas "
+                       "10.0.0.1:7001,10.0.0.2:7001 primary 10.0.0.2:7001\n"
+                       "chunk 2: handle 0x0000000000000020 version 1 replicas 10.0.0.3:7001 "
+                       "primary -\n"),
+            std::string::npos)
+      << out();
+
+  ASSERT_EQ(Run({"stat", "--json", "/data/a.log"}), kExitOk) << err();
+  EXPECT_EQ(OutputLines(), 1) << out();
+  const google::protobuf::Struct json = ParseJsonObject(out());
+  const auto& chunks = json.fields().at("chunks").list_value();
+  ASSERT_EQ(chunks.values_size(), 2) << out();
+  const auto& first = chunks.values(0).struct_value().fields();
+  EXPECT_EQ(first.at("index").number_value(), 0);
+  EXPECT_EQ(first.at("handle").number_value(), 0x1f);
+  EXPECT_EQ(first.at("version").number_value(), 3);
+  ASSERT_EQ(first.at("replicas").list_value().values_size(), 2);
+  EXPECT_EQ(first.at("replicas").list_value().values(1).string_value(), "10.0.0.2:7001");
+  EXPECT_EQ(first.at("primary").string_value(), "10.0.0.2:7001");
+  const auto& second = chunks.values(1).struct_value().fields();
+  EXPECT_EQ(second.at("index").number_value(), 2);
+  EXPECT_EQ(second.at("primary").string_value(), "");
+}
+
+// ---- put, get, cat ----
+
+class CliDataTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    std::string tmpl = std::filesystem::temp_directory_path().string() + "/gfs-cli-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    CliTest::TearDown();
+  }
+
+  // A local file under the test's directory holding `content`; returns its path.
+  std::string LocalFile(const std::string& name, const std::string& content) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  static std::string ReadLocal(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Bytes of every value, including NULs.
+  static std::string Binary(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
+    return s;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(CliDataTest, PutLocalFileThenGetAndCat) {
+  const std::string content = Binary(3 << 20);
+  const std::string local = LocalFile("in", content);
+  ASSERT_EQ(Run({"put", local, "/f"}), kExitOk) << err();
+  EXPECT_EQ(out(), "");
+  EXPECT_EQ(err(), "");
+  ASSERT_NE(tree_.Find("/f"), nullptr);
+  EXPECT_EQ(tree_.Find("/f")->size, content.size());
+  EXPECT_EQ(tree_.data["/f"], content);
+
+  const std::string copy = dir_ + "/out";
+  ASSERT_EQ(Run({"get", "/f", copy}), kExitOk) << err();
+  EXPECT_EQ(out(), "");
+  EXPECT_EQ(ReadLocal(copy), content);
+
+  ASSERT_EQ(Run({"get", "/f", "-"}), kExitOk) << err();
+  EXPECT_EQ(out(), content);
+  ASSERT_EQ(Run({"cat", "/f"}), kExitOk) << err();
+  EXPECT_EQ(out(), content);
+}
+
+TEST_F(CliDataTest, PutFromStandardInput) {
+  ASSERT_EQ(Run({"put", "-", "/s"}, "hello\n"), kExitOk) << err();
+  EXPECT_EQ(tree_.data["/s"], "hello\n");
+  ASSERT_EQ(Run({"put", "-", "/empty"}, ""), kExitOk) << err();
+  ASSERT_NE(tree_.Find("/empty"), nullptr);
+  EXPECT_EQ(tree_.Find("/empty")->size, 0u);
+  ASSERT_EQ(Run({"cat", "/empty", "/s"}), kExitOk) << err();
+  EXPECT_EQ(out(), "hello\n");
+}
+
+TEST_F(CliDataTest, PutReplicationOption) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"put", "-r", "2", "-", "/a"},
+                                             {"put", "-r2", "-", "/b"},
+                                             {"put", "-", "/c", "--replication=2"},
+                                             {"put", "--replication", "2", "-", "/d"},
+                                             {"put", "-fr", "2", "-", "/e"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ASSERT_EQ(Run(args, "x"), kExitOk) << err();
+    const std::string& remote = args[args.size() - (args.back() == "--replication=2" ? 2 : 1)];
+    ASSERT_NE(tree_.Find(remote), nullptr);
+    EXPECT_EQ(tree_.Find(remote)->replication, 2u);
+  }
+}
+
+TEST_F(CliDataTest, PutRefusesAnExistingFileUnlessForced) {
+  ASSERT_EQ(Run({"put", "-", "/f"}, "old"), kExitOk) << err();
+  EXPECT_EQ(Run({"put", "-", "/f"}, "new"), kExitFailed);
+  EXPECT_EQ(err(), "gfs: put /f: AlreadyExists: /f already exists\n");
+  EXPECT_EQ(tree_.data["/f"], "old");
+  ASSERT_EQ(Run({"put", "-f", "-", "/f"}, "new!"), kExitOk) << err();
+  EXPECT_EQ(tree_.data["/f"], "new!");
+  EXPECT_EQ(tree_.Find("/f")->size, 4u);
+
+  // A directory is never replaced.
+  ASSERT_EQ(Run({"mkdir", "/d"}), kExitOk);
+  EXPECT_EQ(Run({"put", "-f", "-", "/d"}, "x"), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: put /d: AlreadyExists", 0), 0u) << err();
+  EXPECT_TRUE(tree_.Find("/d")->is_directory());
+}
+
+TEST_F(CliDataTest, PutOfAMissingLocalFileCreatesNothing) {
+  EXPECT_EQ(Run({"put", dir_ + "/nope", "/f"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: put /f: NotFound: open " + dir_ + "/nope: No such file or directory\n");
+  EXPECT_EQ(tree_.Find("/f"), nullptr);
+  EXPECT_EQ(Run({"put", dir_, "/f"}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: put /f: InvalidArgument: " + dir_ + " is a directory\n");
+  EXPECT_EQ(tree_.Find("/f"), nullptr);
+}
+
+TEST_F(CliDataTest, FailedPutRemovesThePartialFile) {
+  tree_.write_error = Status::Unavailable("no chunkserver answered");
+  tree_.write_error_after = 1 << 20;
+  const std::string local = LocalFile("in", Binary(20 << 20));  // several copy buffers
+  EXPECT_EQ(Run({"put", local, "/f"}), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: put /f: Unavailable: write /f at offset ", 0), 0u) << err();
+  EXPECT_NE(err().find("no chunkserver answered"), std::string::npos) << err();
+  EXPECT_EQ(tree_.Find("/f"), nullptr);
+}
+
+TEST_F(CliDataTest, PutIntoAMissingDirectory) {
+  EXPECT_EQ(Run({"put", "-", "/no/f"}, "x"), kExitFailed);
+  EXPECT_EQ(err(), "gfs: put /no/f: NotFound: parent directory /no does not exist\n");
+}
+
+TEST_F(CliDataTest, GetOfAMissingFileLeavesTheLocalFileAlone) {
+  const std::string local = LocalFile("keep", "precious");
+  EXPECT_EQ(Run({"get", "/nope", local}), kExitFailed);
+  EXPECT_EQ(err(), "gfs: get /nope: NotFound: /nope does not exist\n");
+  EXPECT_EQ(ReadLocal(local), "precious");
+  EXPECT_EQ(Run({"get", "/nope", dir_ + "/new"}), kExitFailed);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/new"));
+}
+
+TEST_F(CliDataTest, GetIntoAnUnwritablePlaceFails) {
+  ASSERT_EQ(Run({"put", "-", "/f"}, "data"), kExitOk) << err();
+  EXPECT_EQ(Run({"get", "/f", dir_ + "/missing-dir/out"}), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: get /f: NotFound: open " + dir_ + "/missing-dir/out", 0), 0u)
+      << err();
+}
+
+TEST_F(CliDataTest, CatGoesOnAfterAFailedPath) {
+  ASSERT_EQ(Run({"put", "-", "/a"}, "A"), kExitOk);
+  ASSERT_EQ(Run({"put", "-", "/b"}, "B"), kExitOk);
+  ASSERT_EQ(Run({"mkdir", "/d"}), kExitOk);
+  EXPECT_EQ(Run({"cat", "/a", "/nope", "/d", "/b"}), kExitFailed);
+  EXPECT_EQ(out(), "AB");
+  EXPECT_EQ(err(),
+            "gfs: cat /nope: NotFound: /nope does not exist\n"
+            "gfs: cat /d: FailedPrecondition: /d is a directory\n");
 }
 
 }  // namespace

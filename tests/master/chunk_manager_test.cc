@@ -267,11 +267,11 @@ TEST_F(ChunkManagerTest, UnknownOrDeadServerMustSendAFullReport) {
   EXPECT_FALSE(Heartbeat("new:1", false).reregister());
 }
 
-TEST_F(ChunkManagerTest, NoLiveServerIsResourceExhausted) {
+TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {
   clock_.Advance((kHeartbeatTimeoutMs + 1) * 1000);
   for (const std::string& dead : registry_->ExpireSilent()) manager_->ServerDead(dead);
   proto::GetWriteLeaseResponse lease;
-  ASSERT_CODE(manager_->GetWriteLease("/f", 0, &lease), StatusCode::kResourceExhausted);
+  ASSERT_CODE(manager_->GetWriteLease("/f", 0, &lease), StatusCode::kUnavailable);
   ASSERT_CODE(manager_->GetWriteLease("/missing", 0, &lease), StatusCode::kNotFound);
 }
 

@@ -10,14 +10,26 @@
 // back as gfs::Status values whose codes are gRPC's (DESIGN.md, "Errors"); their
 // messages name the path and the reason.
 //
-// Thread-safe: one Client may be shared by any number of threads.
+// Data moves between the client and the chunkservers directly (DESIGN.md, "Processes
+// and the path of a byte"):
+//
+//   auto writer = (*client)->Create("/logs/a", /*replication=*/0, /*overwrite=*/false);
+//   GFS_RETURN_IF_ERROR((*writer)->Write(bytes));
+//   GFS_RETURN_IF_ERROR((*writer)->Close());  // durable on every replica
+//   auto reader = (*client)->Open("/logs/a");
+//   auto n = (*reader)->Read(buf, sizeof(buf));  // 0 at end of file
+//
+// Thread-safe: one Client may be shared by any number of threads. FileWriter and
+// FileReader objects are not: drive each from one thread at a time.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gfs/status.h"
@@ -32,6 +44,18 @@ struct ClientOptions {
   // First and largest pause between retries; the pause doubles each time.
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
+
+  // ---- Data path ----
+  // How many chunks a large write or read moves at once.
+  int parallel_chunks = 4;
+  // Bytes per write mutation; a mutation never crosses a chunk boundary. A FileWriter
+  // buffers at most parallel_chunks * write_unit_bytes plus the unit being filled.
+  size_t write_unit_bytes = 8 << 20;
+  // Size of one message of the PushData stream.
+  size_t push_piece_bytes = 1 << 20;
+  // Total time one chunk mutation or one chunk read may spend retrying before it gives
+  // up with an error naming the path and offset.
+  std::chrono::milliseconds data_timeout{60000};
 };
 
 enum class FileType { kFile, kDirectory };
@@ -67,6 +91,63 @@ struct MasterStatus {
   uint64_t proposals = 0;       // mutations proposed to the op log
   uint64_t logged_entries = 0;  // entries that changed state
   uint64_t synced_writes = 0;   // fsync'd commits (group commit: fewer than entries)
+};
+
+// One chunk of a file and where its up-to-date replicas are.
+struct ChunkLocation {
+  uint64_t index = 0;  // the chunk covers bytes [index * chunk_size, (index + 1) * chunk_size)
+  uint64_t handle = 0;
+  uint64_t version = 0;
+  std::vector<std::string> replicas;  // "host:port" of live replicas holding `version`
+  std::string primary;                // the lease holder; empty when no lease is held
+};
+
+// A stream of bytes into one file, from the offset it was opened at onward. Write
+// buffers and sends in the background; Sync and Close return once every byte written
+// so far is on disk (fdatasync) on every replica and the file's length covers it.
+// Destroying a writer without Close abandons unsent data and does not sync.
+//
+// Not thread-safe: one thread at a time.
+class FileWriter {
+ public:
+  virtual ~FileWriter() = default;
+
+  // Appends `data` to the stream at position(). May return before the bytes reach the
+  // chunkservers; a failure of earlier bytes may be reported here, by Sync or by Close,
+  // as "write /path at offset N: <reason>". After a failure every call fails.
+  virtual Status Write(std::string_view data) = 0;
+
+  // Returns once every byte written so far is durable on every replica and the file's
+  // length at the master is at least position().
+  virtual Status Sync() = 0;
+
+  // Sync, then releases the writer's threads. Idempotent: later calls return the first
+  // call's status. Write after Close is FailedPrecondition.
+  virtual Status Close() = 0;
+
+  // The file offset the next Write goes to.
+  virtual uint64_t position() const = 0;
+};
+
+// Reads one file: sequentially with Read (reading ahead), or at any offset with ReadAt.
+// A hole (a chunk never written) and bytes past a replica's data but within the file
+// reads as zeros. Errors name the path and offset: "read /path at offset N: <reason>".
+//
+// Not thread-safe: one thread at a time.
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+
+  // Reads up to `n` bytes at the current position into `buf` and advances past them.
+  // Returns 0 at the end of the file (as it was at open).
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+
+  // Reads up to `n` bytes at `offset` into `buf`; fewer only at the end of the file.
+  // Does not move the position of Read.
+  virtual Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) = 0;
+
+  // The file's length when it was opened.
+  virtual uint64_t size() const = 0;
 };
 
 class Client {
@@ -122,6 +203,38 @@ class Client {
   // `src` or `dst`'s parent is missing, InvalidArgument when moving a directory into
   // its own subtree.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
+
+  // ---- Data ----
+
+  // Every chunk of file `path` with its replicas (missing indexes are holes). Returns
+  // NotFound if `path` does not exist, FailedPrecondition if it is a directory.
+  virtual Result<std::vector<ChunkLocation>> GetChunkLocations(const std::string& path) = 0;
+
+  // Creates file `path` (`replication` replicas per chunk, 0: the master's default) and
+  // returns a writer at offset 0. Returns AlreadyExists if `path` exists, unless
+  // `overwrite` and it is a file, which is then deleted first; a directory is never
+  // overwritten.
+  virtual Result<std::unique_ptr<FileWriter>> Create(const std::string& path,
+                                                     uint32_t replication = 0,
+                                                     bool overwrite = false) = 0;
+
+  // Returns a writer on the existing file `path` that writes from `offset` on,
+  // overwriting what is there and extending the file past its end. Returns NotFound if
+  // `path` does not exist, FailedPrecondition if it is a directory.
+  virtual Result<std::unique_ptr<FileWriter>> OpenForWrite(const std::string& path,
+                                                           uint64_t offset) = 0;
+
+  // Returns a reader of the existing file `path`. NotFound if it does not exist,
+  // FailedPrecondition if it is a directory.
+  virtual Result<std::unique_ptr<FileReader>> Open(const std::string& path) = 0;
+
+  // Writes `data` at `offset` of the existing file `path`; durable on every replica when
+  // it returns OK. The default implementation uses OpenForWrite.
+  virtual Status WriteAt(const std::string& path, uint64_t offset, std::string_view data);
+
+  // Reads up to `length` bytes at `offset` of `path`; shorter only at the end of the
+  // file. The default implementation uses Open.
+  virtual Result<std::string> ReadAt(const std::string& path, uint64_t offset, size_t length);
 };
 
 }  // namespace gfs

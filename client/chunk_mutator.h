@@ -1,0 +1,70 @@
+// One mutation of one chunk, carried through to success or to its deadline: get the
+// write lease from the master (cached), push the data along the replicas' chain, ask the
+// primary to apply it (DESIGN.md, "Processes and the path of a byte").
+//
+// On FAILED_PRECONDITION from a chunkserver (not the primary, lease expired, stale
+// version) the lease is re-asked at once; on any other chunkserver error the failure is
+// reported to the master (ReportWriteFailure, naming the replica that could not be
+// reached when known), and the whole mutation is retried with backoff and a fresh data
+// id. UNAVAILABLE from GetWriteLease (no lease can be granted yet) is retried too.
+//
+// Thread-safe: any number of threads may run mutations at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/chunkserver_pool.h"
+#include "client/master_channel.h"
+#include "client/write_lease_cache.h"
+#include "gfs/client.h"
+#include "gfs/status.h"
+
+namespace gfs::client {
+
+class ChunkMutator {
+ public:
+  // `lease_master` answers GetWriteLease and ReportWriteFailure; its retry budget should
+  // be short, since this class retries within ClientOptions::data_timeout.
+  ChunkMutator(std::shared_ptr<MasterChannel> lease_master,
+               std::shared_ptr<ChunkServerPool> chunkservers, const ClientOptions& options);
+
+  // Writes `data` at `file_offset` of file `path` (whose chunks are `chunk_size` bytes);
+  // with `flush`, makes the chunk durable on every replica before returning (`data` may
+  // be empty for a flush-only mutation of the chunk holding `file_offset`). Returns OK
+  // once every replica applied it. Gives up after ClientOptions::data_timeout, or at the
+  // next retry once `*cancelled` (if given) is true, with "write PATH at offset N: <last
+  // error>" ("sync PATH chunk I: ..." for a flush); errors of the master other than
+  // UNAVAILABLE and DEADLINE_EXCEEDED (NotFound, ...) are returned at once.
+  // REQUIRES: the bytes lie within one chunk.
+  Status Mutate(const std::string& path, uint64_t chunk_size, uint64_t file_offset,
+                std::string_view data, bool flush, const std::atomic<bool>* cancelled);
+
+ private:
+  // The lease for chunk `index` of `path`, from the cache or the master.
+  Result<WriteLease> GetLease(const std::string& path, uint64_t index);
+
+  // One attempt: push then write. On failure sets `*failed` to the replicas known to be
+  // unreachable.
+  Status Attempt(const WriteLease& lease, uint64_t offset_in_chunk, std::string_view data,
+                 bool flush, std::chrono::steady_clock::time_point deadline,
+                 std::vector<std::string>* failed);
+
+  // Streams `data` to lease.replicas[0], which forwards it down the chain.
+  Status Push(const WriteLease& lease, uint64_t data_id, std::string_view data,
+              std::chrono::steady_clock::time_point deadline, std::vector<std::string>* failed);
+
+  // Tells the master that the mutation through `lease` failed; errors are only logged.
+  void ReportFailure(const WriteLease& lease, const std::vector<std::string>& failed);
+
+  const std::shared_ptr<MasterChannel> lease_master_;
+  const std::shared_ptr<ChunkServerPool> chunkservers_;
+  const ClientOptions options_;
+  WriteLeaseCache leases_;
+};
+
+}  // namespace gfs::client

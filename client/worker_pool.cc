@@ -1,0 +1,54 @@
+#include "client/worker_pool.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace gfs::client {
+
+WorkerPool::WorkerPool(int max_threads) : max_threads_(std::max(max_threads, 1)) {}
+
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+void WorkerPool::Submit(std::function<void()> task) {
+  MutexLock lock(&mu_);
+  if (shutdown_) return;
+  tasks_.push_back(std::move(task));
+  if (idle_ < tasks_.size() && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { Loop(); });
+  }
+  cv_.Signal();
+}
+
+void WorkerPool::Shutdown() {
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(&mu_);
+    shutdown_ = true;
+    tasks_.clear();
+    threads.swap(threads_);
+    cv_.SignalAll();
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+void WorkerPool::Loop() {
+  mu_.Lock();
+  while (true) {
+    if (shutdown_) break;
+    if (tasks_.empty()) {
+      ++idle_;
+      // Woken by Submit or Shutdown; the timeout only guards against a lost wake-up.
+      cv_.WaitFor(std::chrono::seconds(1));
+      --idle_;
+      continue;
+    }
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    mu_.Unlock();
+    task();
+    mu_.Lock();
+  }
+  mu_.Unlock();
+}
+
+}  // namespace gfs::client
