@@ -45,6 +45,7 @@ ChunkManager::ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerR
       grant_done_(&mu_) {
   MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
   next_handle_ = NextChunkHandle(&txn);
+  first_handle_of_this_run_ = next_handle_;
 }
 
 int64_t ChunkManager::LeaseUntil(int64_t confirmed_us) const {
@@ -201,7 +202,7 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLe
                                  " may be in force for " +
                                  std::to_string((lease.until_us - now) / 1000) + " more ms");
     }
-    if (now < leases_allowed_from_us_) {
+    if (handle < first_handle_of_this_run_ && now < leases_allowed_from_us_) {
       return Status::Unavailable("the master started recently; leases are granted in " +
                                  std::to_string((leases_allowed_from_us_ - now) / 1000) + " ms");
     }

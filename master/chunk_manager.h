@@ -9,9 +9,9 @@
 // Leases: granting one on a chunk without a live lease first moves every live
 // up-to-date replica to version + 1, logs the new version, then makes one of them
 // primary. A replica that missed the bump is stale and never handed out again. No new
-// lease is granted while an old one may still be alive, nor within one lease period of
-// the master starting. The master counts a lease from when the primary confirmed it, so
-// it never believes a lease over while the primary still uses it.
+// lease is granted while an old one may still be alive, nor, on a chunk that existed
+// before the master started, within one lease period of the start. The master counts a lease from
+// when the primary confirmed it, so it never believes a lease over while the primary still uses it.
 //
 // Thread-safe. Calls to chunkservers are made without holding the lock. Lock order:
 // mu_, then the registry's.
@@ -106,7 +106,10 @@ class ChunkManager {
   ChunkServerRegistry* const registry_;
   ChunkServerClient* const chunkservers_;
   Clock* const clock_;
+  // Chunks that existed before this master started may have a primary of the previous
+  // incarnation holding a lease: no lease on them before leases_allowed_from_us_.
   const int64_t leases_allowed_from_us_;
+  uint64_t first_handle_of_this_run_ GUARDED_BY(mu_);
 
   Mutex mu_;
   CondVar grant_done_;

@@ -219,13 +219,25 @@ TEST_F(ChunkManagerTest, ReportedFailureRevokesAndRegrantsAtNewVersion) {
   EXPECT_EQ(fake_.revokes(), 1);
 }
 
-TEST_F(ChunkManagerTest, LeasesWaitOnePeriodAfterStart) {
-  ChunkManager restarted(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(), registry_.get(), &fake_,
-                         &clock_);
+TEST_F(ChunkManagerTest, OldChunksWaitOneLeasePeriodAfterStart) {
+  proto::GetWriteLeaseResponse old_chunk;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &old_chunk));
+  // A new master incarnation: the previous one's primary may still hold its lease.
+  manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
+                                            registry_.get(), &fake_, &clock_);
+  proto::ChunkReport report;
+  report.set_handle(old_chunk.handle());
+  report.set_version(old_chunk.version());
+  for (const std::string& address : old_chunk.replicas()) Heartbeat(address, true, {report});
   proto::GetWriteLeaseResponse lease;
-  Status s = restarted.GetWriteLease("/f", 0, &lease);
+  Status s = manager_->GetWriteLease("/f", 0, &lease);
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_NE(s.message().find("started recently"), std::string::npos) << s.ToString();
+  // A chunk allocated by this incarnation cannot have an older lease: no wait.
+  ASSERT_OK(manager_->GetWriteLease("/f", 1, &lease));
+  clock_.Advance(kLeaseMs * 1000);
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  EXPECT_EQ(lease.version(), old_chunk.version() + 1);
 }
 
 TEST_F(ChunkManagerTest, AdoptsAHigherReportedVersion) {
