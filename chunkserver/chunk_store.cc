@@ -222,6 +222,7 @@ class ChunkStoreImpl : public ChunkStore {
   std::vector<ChunkInfo> List() override;
   std::vector<uint64_t> corrupt_at_open() override;
   Status Write(uint64_t handle, uint64_t offset, std::string_view data) override;
+  Status ExtendTo(uint64_t handle, uint64_t length) override;
   Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length) override;
   Status Sync(uint64_t handle) override;
   Status Delete(uint64_t handle) override;
@@ -638,6 +639,40 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   }
   const std::string meta_path = MetaPath(handle);
   s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * lo, meta_path);
+  if (!s.ok()) return s.Prepend("writing checksums of " + ChunkName(handle));
+  return Status::OK();
+}
+
+Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
+  std::shared_ptr<Chunk> c = Find(handle);
+  if (c == nullptr) return NotFoundError(handle);
+  if (length > options_.max_chunk_bytes) {
+    return Status::InvalidArgument("extending " + ChunkName(handle) + " to " +
+                                   std::to_string(length) + " bytes would pass the maximum " +
+                                   std::to_string(options_.max_chunk_bytes));
+  }
+  MutexLock lock(&c->mu);
+  if (!c->live) return NotFoundError(handle);
+  const uint64_t old_len = c->length;
+  if (length <= old_len) return Status::OK();
+  const std::string data_path = DataPath(handle);
+  if (::ftruncate(c->data_fd, static_cast<off_t>(length)) != 0) {
+    return Status::IOError("extending " + data_path, errno);
+  }
+  // The old last block keeps its CRC: bytes past the old end already counted as zeros.
+  // New blocks hold only zeros.
+  const uint64_t old_blocks = c->crcs.size();
+  const uint64_t new_blocks = NumBlocks(length);
+  c->crcs.resize(new_blocks, crc32c::Value(kZeros, kBlock));
+  c->length = length;
+  used_bytes_ += length - old_len;
+  if (new_blocks == old_blocks) return Status::OK();
+  std::string slots(4 * (new_blocks - old_blocks), '\0');
+  for (uint64_t i = old_blocks; i < new_blocks; ++i) {
+    EncodeFixed32(&slots[4 * (i - old_blocks)], c->crcs[i]);
+  }
+  Status s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * old_blocks,
+                        MetaPath(handle));
   if (!s.ok()) return s.Prepend("writing checksums of " + ChunkName(handle));
   return Status::OK();
 }

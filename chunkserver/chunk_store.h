@@ -67,6 +67,11 @@ class ChunkStore {
   // NotFound if absent; InvalidArgument if it would pass max_chunk_bytes.
   virtual Status Write(uint64_t handle, uint64_t offset, std::string_view data) = 0;
 
+  // Extends the chunk with zeros to `length` bytes (record append pads a chunk this
+  // way); a chunk already that long is left as it is. NotFound if absent;
+  // InvalidArgument past max_chunk_bytes.
+  virtual Status ExtendTo(uint64_t handle, uint64_t length) = 0;
+
   // Reads up to `length` bytes at `offset`, fewer at the end of the data (none past
   // it). Every block touched is verified: DataLoss naming the chunk and block on a
   // mismatch, and no bytes. NotFound if absent.

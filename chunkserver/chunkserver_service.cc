@@ -130,7 +130,9 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
                                         ", the mutation names version " +
                                         std::to_string(m.version()));
     }
-    if (m.length() > 0) {
+    if (m.pad_to() > 0) {
+      GFS_RETURN_IF_ERROR(store_->ExtendTo(m.handle(), m.pad_to()));
+    } else if (m.length() > 0) {
       Result<std::shared_ptr<const std::string>> data = buffer_->Get(m.data_id());
       if (!data.ok()) {
         return Status::Aborted("pushed data " + std::to_string(m.data_id()) +
@@ -151,23 +153,11 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
   return s.Prepend(Describe(m.handle()));
 }
 
-grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::WriteRequest* req,
-                                           proto::WriteResponse*) {
-  Result<LeaseTable::Lease> lease = leases_->StartMutation(req->handle(), req->version());
-  if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
-
-  proto::ApplyMutationRequest m;
-  m.set_handle(req->handle());
-  m.set_version(req->version());
-  m.set_serial(lease->serial);
-  m.set_offset(req->offset());
-  m.set_data_id(req->data_id());
-  m.set_length(req->length());
-  m.set_flush(req->flush());
-
+Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest& m,
+                                               const std::vector<std::string>& secondaries) {
   // The secondaries apply it concurrently with the primary; each in serial order.
   std::vector<std::future<Status>> forwarded;
-  for (const std::string& secondary : lease->secondaries) {
+  for (const std::string& secondary : secondaries) {
     forwarded.push_back(std::async(std::launch::async, [this, &m, secondary]() -> Status {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
@@ -180,13 +170,51 @@ grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::Wr
   for (size_t i = 0; i < forwarded.size(); ++i) {
     Status s = forwarded[i].get();
     if (!s.ok() && first_failure.ok()) {
-      // Any replica failing fails the write: the client reports it to the master, which
-      // moves the chunk to a new version on the replicas that still answer.
-      first_failure = Status::Aborted("secondary " + lease->secondaries[i] + ": " + s.ToString());
+      // Any replica failing fails the mutation: the client reports it to the master,
+      // which moves the chunk to a new version on the replicas that still answer.
+      first_failure = Status::Aborted("secondary " + secondaries[i] + ": " + s.ToString());
     }
   }
-  if (!local.ok()) return ToGrpc(local);
-  return ToGrpc(first_failure);
+  return local.ok() ? first_failure : local;
+}
+
+grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::WriteRequest* req,
+                                           proto::WriteResponse*) {
+  Result<LeaseTable::Lease> lease = leases_->StartMutation(req->handle(), req->version());
+  if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
+  proto::ApplyMutationRequest m;
+  m.set_handle(req->handle());
+  m.set_version(req->version());
+  m.set_serial(lease->serial);
+  m.set_offset(req->offset());
+  m.set_data_id(req->data_id());
+  m.set_length(req->length());
+  m.set_flush(req->flush());
+  return ToGrpc(ApplyEverywhere(m, lease->secondaries));
+}
+
+grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::AppendRequest* req,
+                                            proto::AppendResponse* resp) {
+  Result<ChunkInfo> info = store_->Info(req->handle());
+  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
+  Result<LeaseTable::Lease> lease =
+      leases_->StartAppend(req->handle(), req->version(), req->length(), info->length);
+  if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
+  proto::ApplyMutationRequest m;
+  m.set_handle(req->handle());
+  m.set_version(req->version());
+  m.set_serial(lease->serial);
+  if (lease->pad_to > 0) {
+    m.set_pad_to(lease->pad_to);
+  } else {
+    m.set_offset(lease->offset);
+    m.set_data_id(req->data_id());
+    m.set_length(req->length());
+  }
+  if (Status s = ApplyEverywhere(m, lease->secondaries); !s.ok()) return ToGrpc(s);
+  resp->set_chunk_full(lease->pad_to > 0);
+  resp->set_offset(lease->offset);
+  return grpc::Status::OK;
 }
 
 grpc::Status ChunkServerServiceImpl::ApplyMutation(grpc::ServerContext*,
@@ -251,7 +279,7 @@ grpc::Status ChunkServerServiceImpl::GrantLease(grpc::ServerContext*,
                                              std::to_string(info->version) + ", the lease names " +
                                              std::to_string(req->version())));
   }
-  leases_->Grant(req->handle(), req->version(), req->lease_ms(),
+  leases_->Grant(req->handle(), req->version(), req->lease_ms(), req->chunk_size(),
                  {req->secondaries().begin(), req->secondaries().end()});
   VLOG(1) << "lease on " << Describe(req->handle()) << " at version " << req->version();
   return grpc::Status::OK;

@@ -43,6 +43,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
                         proto::PushDataResponse* resp) override;
   grpc::Status Write(grpc::ServerContext* ctx, const proto::WriteRequest* req,
                      proto::WriteResponse* resp) override;
+  grpc::Status Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
+                      proto::AppendResponse* resp) override;
   grpc::Status ApplyMutation(grpc::ServerContext* ctx, const proto::ApplyMutationRequest* req,
                              proto::ApplyMutationResponse* resp) override;
   grpc::Status ReadChunk(grpc::ServerContext* ctx, const proto::ReadChunkRequest* req,
@@ -60,6 +62,9 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
  private:
   // Applies one mutation locally in its serial turn; `serial` comes from the primary.
   Status ApplyInOrder(const proto::ApplyMutationRequest& m);
+  // On the primary: applies `m` here and on every secondary at once; OK when all did.
+  Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
+                         const std::vector<std::string>& secondaries);
   // Pushes the rest of a PushData stream on to the next replica of the chain while
   // keeping it here.
   Status ReceivePush(grpc::ServerContext* ctx, grpc::ServerReader<proto::PushDataRequest>* reader);

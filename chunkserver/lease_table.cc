@@ -1,8 +1,10 @@
 #include "chunkserver/lease_table.h"
 
+#include <algorithm>
+
 namespace gfs::chunkserver {
 
-void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms,
+void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uint64_t chunk_size,
                        std::vector<std::string> secondaries) {
   MutexLock lock(&mu_);
   Entry& entry = leases_[handle];
@@ -11,6 +13,8 @@ void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms,
   entry.secondaries = std::move(secondaries);
   entry.next_serial = 1;
   entry.written_since_extension = false;
+  entry.chunk_size = chunk_size;
+  entry.append_end = 0;
 }
 
 void LeaseTable::Revoke(uint64_t handle) {
@@ -18,8 +22,7 @@ void LeaseTable::Revoke(uint64_t handle) {
   leases_.erase(handle);
 }
 
-Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t version) {
-  MutexLock lock(&mu_);
+Result<LeaseTable::Entry*> LeaseTable::ValidLease(uint64_t handle, uint64_t version) {
   auto it = leases_.find(handle);
   if (it == leases_.end()) {
     return Status::FailedPrecondition("not the primary of this chunk (no lease held)");
@@ -33,8 +36,39 @@ Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t ve
     return Status::FailedPrecondition("lease is for version " + std::to_string(entry.version) +
                                       ", the mutation names version " + std::to_string(version));
   }
-  entry.written_since_extension = true;
-  return Lease{entry.version, entry.secondaries, entry.next_serial++};
+  return &entry;
+}
+
+Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t version) {
+  MutexLock lock(&mu_);
+  GFS_ASSIGN_OR_RETURN(Entry * entry, ValidLease(handle, version));
+  entry->written_since_extension = true;
+  return Lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
+}
+
+Result<LeaseTable::Lease> LeaseTable::StartAppend(uint64_t handle, uint64_t version,
+                                                  uint64_t length, uint64_t chunk_length) {
+  MutexLock lock(&mu_);
+  GFS_ASSIGN_OR_RETURN(Entry * entry, ValidLease(handle, version));
+  if (entry->chunk_size == 0) {
+    return Status::FailedPrecondition("the lease does not name the chunk size");
+  }
+  if (length == 0 || length > entry->chunk_size / 4) {
+    return Status::InvalidArgument("a record of " + std::to_string(length) +
+                                   " bytes; records are 1 byte to a quarter of the chunk size (" +
+                                   std::to_string(entry->chunk_size / 4) + " bytes)");
+  }
+  entry->written_since_extension = true;
+  Lease lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
+  const uint64_t start = std::max(entry->append_end, chunk_length);
+  if (start + length > entry->chunk_size) {
+    lease.pad_to = entry->chunk_size;
+    entry->append_end = entry->chunk_size;
+  } else {
+    lease.offset = start;
+    entry->append_end = start + length;
+  }
+  return lease;
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> LeaseTable::ExtensionCandidates(int64_t within_ms) {

@@ -26,6 +26,10 @@ class LeaseTable {
     uint64_t version = 0;
     std::vector<std::string> secondaries;
     uint64_t serial = 0;  // the serial number assigned to this mutation
+    // Record appends only: where the record goes, or pad_to > 0 when it does not fit
+    // and the chunk is padded to pad_to (its chunk size) instead.
+    uint64_t offset = 0;
+    uint64_t pad_to = 0;
   };
 
   // `clock` must outlive the table.
@@ -33,7 +37,7 @@ class LeaseTable {
 
   // Records a lease on `handle` at `version` until now + lease_ms; replaces any older
   // lease of the handle and restarts serial numbers at 1.
-  void Grant(uint64_t handle, uint64_t version, uint64_t lease_ms,
+  void Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uint64_t chunk_size,
              std::vector<std::string> secondaries) EXCLUDES(mu_);
 
   // Drops the lease of `handle`, if any. Mutations not yet assigned a serial will be
@@ -44,6 +48,15 @@ class LeaseTable {
   // number assigned. FailedPrecondition when this server holds no valid lease at that
   // version (not primary, expired, revoked, or another version).
   Result<Lease> StartMutation(uint64_t handle, uint64_t version) EXCLUDES(mu_);
+
+  // For a record append of `length` bytes to `handle` at `version`, whose data on this
+  // server currently ends at `chunk_length`: assigns the serial number and the offset,
+  // the end of all appends already ordered (so concurrent appends never overlap). A
+  // record past the chunk size turns into padding to the chunk size. Errors as for
+  // StartMutation, and InvalidArgument for an empty record or one larger than a quarter
+  // of the chunk size.
+  Result<Lease> StartAppend(uint64_t handle, uint64_t version, uint64_t length,
+                            uint64_t chunk_length) EXCLUDES(mu_);
 
   // Leases that saw a mutation since they were granted or last extended and expire
   // within `within_ms`: the heartbeat asks the master to extend them. Each entry is
@@ -65,7 +78,12 @@ class LeaseTable {
     std::vector<std::string> secondaries;
     uint64_t next_serial = 1;
     bool written_since_extension = false;
+    uint64_t chunk_size = 0;
+    uint64_t append_end = 0;  // end of the appends ordered so far under this lease
   };
+
+  // The valid lease of `handle` at `version`, or the error StartMutation returns.
+  Result<Entry*> ValidLease(uint64_t handle, uint64_t version) REQUIRES(mu_);
 
   Clock* const clock_;
   Mutex mu_;

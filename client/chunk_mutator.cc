@@ -62,6 +62,52 @@ Status ChunkMutator::Mutate(const std::string& path, uint64_t chunk_size, uint64
   const std::string what = data.empty() && flush
                                ? "sync " + path + " chunk " + std::to_string(index)
                                : "write " + path + " at offset " + std::to_string(file_offset);
+  return RetryWithLease(
+      what, path, index,
+      [&](const WriteLease& lease, Clock::time_point deadline, std::vector<std::string>* failed) {
+        if (lease.chunk_size != chunk_size || offset_in_chunk + data.size() > chunk_size) {
+          return Status::Internal("mutation of " + std::to_string(data.size()) +
+                                  " bytes does not fit the chunk size " +
+                                  std::to_string(lease.chunk_size));
+        }
+        return Attempt(lease, offset_in_chunk, data, flush, deadline, failed);
+      },
+      cancelled);
+}
+
+Result<ChunkMutator::AppendOutcome> ChunkMutator::Append(const std::string& path, uint64_t index,
+                                                         std::string_view record) {
+  AppendOutcome outcome;
+  const std::string what = "append " + path + " chunk " + std::to_string(index);
+  GFS_RETURN_IF_ERROR(RetryWithLease(
+      what, path, index,
+      [&](const WriteLease& lease, Clock::time_point deadline, std::vector<std::string>* failed) {
+        const uint64_t data_id = RandomDataId();
+        GFS_RETURN_IF_ERROR(Push(lease, data_id, record, deadline, failed));
+        proto::AppendRequest req;
+        req.set_handle(lease.handle);
+        req.set_version(lease.version);
+        req.set_data_id(data_id);
+        req.set_length(record.size());
+        proto::AppendResponse resp;
+        grpc::ClientContext ctx;
+        SetDeadline(&ctx, deadline, options_.rpc_timeout);
+        const Status s = FromGrpc(chunkservers_->Get(lease.primary)->Append(&ctx, req, &resp));
+        if (!s.ok()) {
+          NoteFailedReplicas(lease, s, failed);
+          return s.Prepend("append through primary " + lease.primary);
+        }
+        outcome.chunk_full = resp.chunk_full();
+        outcome.offset = resp.offset();
+        return Status::OK();
+      },
+      nullptr));
+  return outcome;
+}
+
+Status ChunkMutator::RetryWithLease(const std::string& what, const std::string& path,
+                                    uint64_t index, const AttemptFn& attempt,
+                                    const std::atomic<bool>* cancelled) {
   const Clock::time_point deadline = Clock::now() + options_.data_timeout;
   RetryBackoff backoff(options_.initial_backoff, options_.max_backoff);
   Status last;
@@ -75,17 +121,16 @@ Status ChunkMutator::Mutate(const std::string& path, uint64_t chunk_size, uint64
     if (!lease.ok()) {
       if (!Unreachable(lease.status())) return lease.status().Prepend(what);
       last = lease.status().Prepend("get write lease");
-    } else if (lease->chunk_size != chunk_size || offset_in_chunk + data.size() > chunk_size) {
-      return Status::Internal(what + ": mutation of " + std::to_string(data.size()) +
-                              " bytes does not fit the chunk size " +
-                              std::to_string(lease->chunk_size));
     } else {
       std::vector<std::string> failed;
-      const Status s = Attempt(*lease, offset_in_chunk, data, flush, deadline, &failed);
+      const Status s = attempt(*lease, deadline, &failed);
       if (s.ok()) return Status::OK();
       leases_.Drop(path, index);
       last = s;
-      if (s.code() == StatusCode::kUnimplemented) return s.Prepend(what);
+      if (s.code() == StatusCode::kUnimplemented || s.code() == StatusCode::kInvalidArgument ||
+          s.code() == StatusCode::kInternal) {
+        return s.Prepend(what);
+      }
       // FAILED_PRECONDITION: the lease moved or expired; the master knows better, so
       // just ask it again. Anything else: the replicas may disagree now; the master
       // must revoke the lease and bump the version before the next attempt.
@@ -142,13 +187,18 @@ Status ChunkMutator::Attempt(const WriteLease& lease, uint64_t offset_in_chunk,
   SetDeadline(&ctx, deadline, options_.rpc_timeout);
   const Status s = FromGrpc(chunkservers_->Get(lease.primary)->Write(&ctx, req, &resp));
   if (s.ok()) return s;
+  NoteFailedReplicas(lease, s, failed);
+  return s.Prepend("write through primary " + lease.primary);
+}
+
+void ChunkMutator::NoteFailedReplicas(const WriteLease& lease, const Status& s,
+                                      std::vector<std::string>* failed) {
   // The primary fans out to every secondary: a secondary it names is the one that
   // failed; if it names none and could not be reached itself, it is the primary.
   for (const std::string& replica : lease.replicas) {
     if (replica != lease.primary && Mentions(s.message(), replica)) failed->push_back(replica);
   }
   if (failed->empty() && Unreachable(s)) failed->push_back(lease.primary);
-  return s.Prepend("write through primary " + lease.primary);
 }
 
 Status ChunkMutator::Push(const WriteLease& lease, uint64_t data_id, std::string_view data,

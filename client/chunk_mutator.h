@@ -12,7 +12,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,7 +46,29 @@ class ChunkMutator {
   Status Mutate(const std::string& path, uint64_t chunk_size, uint64_t file_offset,
                 std::string_view data, bool flush, const std::atomic<bool>* cancelled);
 
+  // What one record append to one chunk did.
+  struct AppendOutcome {
+    // The record did not fit; the chunk was padded. Append to the next chunk.
+    bool chunk_full = false;
+    // Where it landed in the chunk, identically on every replica (when !chunk_full).
+    uint64_t offset = 0;
+  };
+  // Appends `record` to chunk `index` of `path` at an offset the primary chooses, with
+  // the same retries and deadline as Mutate ("append PATH chunk I: <last error>").
+  // A retried append may leave a copy or padding behind: at-least-once.
+  Result<AppendOutcome> Append(const std::string& path, uint64_t index, std::string_view record);
+
  private:
+  // One try against a lease; on failure sets `*failed` to the replicas known to be
+  // unreachable.
+  using AttemptFn =
+      std::function<Status(const WriteLease& lease, std::chrono::steady_clock::time_point deadline,
+                           std::vector<std::string>* failed)>;
+  // Runs `attempt` against the lease of chunk `index` of `path` until it succeeds, an
+  // error that retrying cannot fix comes back, or data_timeout passes.
+  Status RetryWithLease(const std::string& what, const std::string& path, uint64_t index,
+                        const AttemptFn& attempt, const std::atomic<bool>* cancelled);
+
   // The lease for chunk `index` of `path`, from the cache or the master.
   Result<WriteLease> GetLease(const std::string& path, uint64_t index);
 
@@ -57,6 +81,10 @@ class ChunkMutator {
   // Streams `data` to lease.replicas[0], which forwards it down the chain.
   Status Push(const WriteLease& lease, uint64_t data_id, std::string_view data,
               std::chrono::steady_clock::time_point deadline, std::vector<std::string>* failed);
+
+  // Adds to `failed` the replicas that a failed call to the primary points at.
+  static void NoteFailedReplicas(const WriteLease& lease, const Status& s,
+                                 std::vector<std::string>* failed);
 
   // Tells the master that the mutation through `lease` failed; errors are only logged.
   void ReportFailure(const WriteLease& lease, const std::vector<std::string>& failed);

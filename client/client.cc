@@ -4,12 +4,14 @@
 #include "gfs/client.h"
 
 #include <algorithm>
+#include <map>
 
 #include "client/chunk_mutator.h"
 #include "client/chunkserver_pool.h"
 #include "client/master_channel.h"
 #include "client/pipelined_file_writer.h"
 #include "client/read_ahead_file_reader.h"
+#include "common/mutex.h"
 
 namespace gfs {
 namespace {
@@ -194,6 +196,48 @@ class GrpcClient final : public Client {
     return chunks;
   }
 
+  Result<uint64_t> Append(const std::string& path, std::string_view record) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition("append " + path + ": a directory");
+    if (record.empty() || info.chunk_size == 0 || record.size() > info.chunk_size / 4) {
+      return Status::InvalidArgument("append " + path + ": a record of " +
+                                     std::to_string(record.size()) +
+                                     " bytes; records are 1 byte to a quarter of the chunk size (" +
+                                     std::to_string(info.chunk_size / 4) + " bytes)");
+    }
+    // Start at the chunk the file's length points into (or where this client last
+    // appended, if further): full chunks answer chunk_full and the record moves on.
+    uint64_t index = info.size == 0 ? 0 : (info.size - 1) / info.chunk_size;
+    {
+      MutexLock lock(&append_mu_);
+      auto it = append_index_.find(path);
+      if (it != append_index_.end()) index = std::max(index, it->second);
+    }
+    while (true) {
+      GFS_ASSIGN_OR_RETURN(client::ChunkMutator::AppendOutcome outcome,
+                           mutator_->Append(path, index, record));
+      if (outcome.chunk_full) {
+        ++index;
+        continue;
+      }
+      {
+        MutexLock lock(&append_mu_);
+        if (append_index_.size() >= 1024) append_index_.clear();  // bounded; a hint only
+        append_index_[path] = index;
+      }
+      const uint64_t offset = index * info.chunk_size + outcome.offset;
+      proto::ExtendFileRequest req;
+      req.set_path(path);
+      req.set_length(offset + record.size());
+      proto::ExtendFileResponse resp;
+      GFS_RETURN_IF_ERROR(channel_->Call("append " + path,
+                                         [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+                                           return stub->ExtendFile(ctx, req, &resp);
+                                         }));
+      return offset;
+    }
+  }
+
   Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t replication,
                                              bool overwrite) override {
     if (overwrite) {
@@ -241,6 +285,9 @@ class GrpcClient final : public Client {
   const std::shared_ptr<MasterChannel> channel_;
   const std::shared_ptr<client::ChunkServerPool> chunkservers_;
   const std::shared_ptr<client::ChunkMutator> mutator_;
+  // Per path, the chunk this client last appended to: where the next append starts.
+  Mutex append_mu_;
+  std::map<std::string, uint64_t> append_index_ GUARDED_BY(append_mu_);
 };
 
 }  // namespace

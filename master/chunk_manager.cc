@@ -110,12 +110,12 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
       GFS_ASSIGN_OR_RETURN(chunk, GetFileChunk(&txn, file.id(), index));
     }
     resp->set_chunk_size(file.chunk_size());
-    if (chunk) return LeaseFor(*chunk, resp);
+    if (chunk) return LeaseFor(*chunk, file.chunk_size(), resp);
     Result<proto::ChunkRecord> allocated = AllocateChunk(file, index);
     if (allocated.status().IsAlreadyExists()) continue;
     GFS_RETURN_IF_ERROR(
         allocated.status().Prepend("allocating chunk " + std::to_string(index) + " of " + path));
-    return LeaseFor(*allocated, resp);
+    return LeaseFor(*allocated, file.chunk_size(), resp);
   }
   return Status::Unavailable("allocating chunk " + std::to_string(index) + " of " + path +
                              ": raced with other writers; retry");
@@ -170,7 +170,8 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   return record;
 }
 
-Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLeaseResponse* resp) {
+Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
+                              proto::GetWriteLeaseResponse* resp) {
   const uint64_t handle = chunk.handle();
   std::vector<std::string> targets;
   uint64_t version = chunk.version();
@@ -253,8 +254,8 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLe
 
   const std::string primary = replicas.front();
   const std::vector<std::string> secondaries(replicas.begin() + 1, replicas.end());
-  Status granted =
-      chunkservers_->GrantLease(primary, handle, new_version, options_.lease_ms, secondaries);
+  Status granted = chunkservers_->GrantLease(primary, handle, new_version, options_.lease_ms,
+                                             chunk_size, secondaries);
   const int64_t confirmed = clock_->MonotonicMicros();
   {
     MutexLock lock(&mu_);

@@ -93,9 +93,10 @@ class ChunkManager {
   // if another writer allocated it first.
   Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index)
       EXCLUDES(mu_);
-  // Returns (granting if needed) a lease on `chunk` and fills `resp`.
-  Status LeaseFor(const proto::ChunkRecord& chunk, proto::GetWriteLeaseResponse* resp)
-      EXCLUDES(mu_);
+  // Returns (granting if needed) a lease on `chunk` of a file with `chunk_size` and
+  // fills `resp`.
+  Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
+                  proto::GetWriteLeaseResponse* resp) EXCLUDES(mu_);
   // Live replicas of `state` at `version`. REQUIRES: mu_ held.
   std::vector<std::string> UpToDateReplicas(const ChunkState& state, uint64_t version)
       REQUIRES(mu_);

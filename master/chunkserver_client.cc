@@ -38,11 +38,13 @@ class GrpcChunkServerClient final : public ChunkServerClient {
   }
 
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
-                    uint64_t lease_ms, const std::vector<std::string>& secondaries) override {
+                    uint64_t lease_ms, uint64_t chunk_size,
+                    const std::vector<std::string>& secondaries) override {
     proto::GrantLeaseRequest req;
     req.set_handle(handle);
     req.set_version(version);
     req.set_lease_ms(lease_ms);
+    req.set_chunk_size(chunk_size);
     for (const std::string& s : secondaries) req.add_secondaries(s);
     proto::GrantLeaseResponse resp;
     return Call(address, "grant lease", [&](Stub* stub, grpc::ClientContext* ctx) {

@@ -23,9 +23,11 @@ class ChunkServerClient {
   // Moves the replica on `address` from `expected` to `new_version`, durably.
   virtual Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
                                     uint64_t new_version) = 0;
-  // Makes `address` the primary of `handle` at `version` for `lease_ms`.
+  // Makes `address` the primary of `handle` at `version` for `lease_ms`; `chunk_size`
+  // is the file's, to which record appends pad.
   virtual Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
-                            uint64_t lease_ms, const std::vector<std::string>& secondaries) = 0;
+                            uint64_t lease_ms, uint64_t chunk_size,
+                            const std::vector<std::string>& secondaries) = 0;
   // Takes the lease of `handle` back from `address`.
   virtual Status RevokeLease(const std::string& address, uint64_t handle) = 0;
 };

@@ -18,9 +18,30 @@ struct BenchResult {
   double p99_us = 0;
   // Master op-log fsyncs during the run (-1 when not measured).
   int64_t fsyncs = -1;
+  // CPU seconds (user + sys) the daemons given by --daemon_pids spent during the run,
+  // and this process's own (the client's); -1 when not measured.
+  double daemon_cpu_seconds = -1;
+  double client_cpu_seconds = -1;
+  // How to read the numbers (what one op is, whether the page cache was dropped, ...).
+  std::string note;
 
   double ops_per_second() const { return seconds > 0 ? ops / seconds : 0; }
   double mb_per_second() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
+  // CPU seconds per GiB of `bytes`; -1 when the CPU was not measured or no bytes moved.
+  double daemon_cpu_per_gib() const { return PerGib(daemon_cpu_seconds); }
+  double client_cpu_per_gib() const { return PerGib(client_cpu_seconds); }
+
+ private:
+  double PerGib(double cpu) const {
+    return cpu < 0 || bytes == 0 ? -1 : cpu / (static_cast<double>(bytes) / (1ull << 30));
+  }
+};
+
+// A workload that was asked for but cannot be measured (yet), and why. Printed as such,
+// never as a number.
+struct NotMeasured {
+  std::string workload;
+  std::string reason;
 };
 
 // Collects per-operation latencies of one thread; merged at the end of a run.
@@ -37,9 +58,12 @@ class LatencyRecorder {
   bool sorted_ = false;
 };
 
-// Prints results as an aligned table.
-std::string FormatTable(const std::vector<BenchResult>& results);
-// Prints results as one JSON object: {"results": [{...}, ...]}.
-std::string FormatJson(const std::vector<BenchResult>& results);
+// Prints results as an aligned table, then the workloads not measured.
+std::string FormatTable(const std::vector<BenchResult>& results,
+                        const std::vector<NotMeasured>& not_measured = {});
+// Prints results as one JSON object:
+// {"results": [{...}, ...], "not_measured": [{"workload": ..., "reason": ...}, ...]}.
+std::string FormatJson(const std::vector<BenchResult>& results,
+                       const std::vector<NotMeasured>& not_measured = {});
 
 }  // namespace gfs::bench

@@ -290,6 +290,16 @@ class FakeClient : public Client {
     return std::unique_ptr<FileReader>(new FakeReader(tree_->data[path]));
   }
 
+  Result<uint64_t> Append(const std::string& path, std::string_view record) override {
+    GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+    if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
+    std::string& data = tree_->data[path];
+    const uint64_t offset = data.size();
+    data.append(record);
+    tree_->nodes[path].size = data.size();
+    return offset;
+  }
+
  private:
   FakeTree* const tree_;
 };
@@ -394,7 +404,7 @@ TEST_F(CliTest, ToolHelpListsImplementedCommands) {
     for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat"}) {
       EXPECT_NE(out().find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
     }
-    for (const char* later : {"append", "snapshot", "admin"}) {
+    for (const char* later : {"undelete", "snapshot", "admin"}) {
       EXPECT_EQ(out().find(std::string("\n  ") + later), std::string::npos) << later;
     }
     EXPECT_EQ(err(), "");
@@ -426,7 +436,7 @@ TEST_F(CliTest, CommandHelpPrintsItsUsage) {
 }
 
 TEST_F(CliTest, CommandsOfLaterMilestonesSayNotImplemented) {
-  for (const char* cmd : {"append", "undelete", "snapshot", "admin"}) {
+  for (const char* cmd : {"undelete", "snapshot", "admin"}) {
     SCOPED_TRACE(cmd);
     EXPECT_EQ(Run({cmd, "/x", "/y"}), kExitFailed);
     EXPECT_EQ(err(), std::string("gfs: ") + cmd + ": not implemented yet\n");
@@ -785,6 +795,24 @@ TEST_F(CliDataTest, PutFromStandardInput) {
   EXPECT_EQ(tree_.Find("/empty")->size, 0u);
   ASSERT_EQ(Run({"cat", "/empty", "/s"}), kExitOk) << err();
   EXPECT_EQ(out(), "hello\n");
+}
+
+TEST_F(CliDataTest, AppendPrintsTheOffset) {
+  ASSERT_EQ(Run({"touch", "/log"}), kExitOk) << err();
+  tree_.nodes["/log"].chunk_size = 1024;
+  ASSERT_EQ(Run({"append", "-", "/log"}, "first"), kExitOk) << err();
+  EXPECT_EQ(out(), "0\n");
+  const std::string local = LocalFile("rec", "second");
+  ASSERT_EQ(Run({"append", local, "/log"}), kExitOk) << err();
+  EXPECT_EQ(out(), "5\n");
+  EXPECT_EQ(tree_.data["/log"], "firstsecond");
+  // A record past a quarter of the chunk size is refused before anything is sent.
+  EXPECT_EQ(Run({"append", "-", "/log"}, std::string(257, 'x')), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: append /log: InvalidArgument: ", 0), 0u) << err();
+  EXPECT_EQ(tree_.data["/log"], "firstsecond");
+  EXPECT_EQ(Run({"append", "-", "/missing"}, "x"), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: append /missing: NotFound", 0), 0u) << err();
+  EXPECT_EQ(Run({"append", "/log"}), kExitUsage);
 }
 
 TEST_F(CliDataTest, PutReplicationOption) {

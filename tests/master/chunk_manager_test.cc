@@ -29,6 +29,7 @@ class FakeChunkServers : public ChunkServerClient {
     return Status::OK();
   }
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version, uint64_t,
+                    uint64_t,
                     const std::vector<std::string>&) override {
     MutexLock lock(&mu_);
     if (down_.count(address)) return Status::Unavailable(address + " is down");

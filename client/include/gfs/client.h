@@ -235,6 +235,16 @@ class Client {
   // Reads up to `length` bytes at `offset` of `path`; shorter only at the end of the
   // file. The default implementation uses Open.
   virtual Result<std::string> ReadAt(const std::string& path, uint64_t offset, size_t length);
+
+  // Record append: adds `record` to the end of file `path` at an offset the chunk's
+  // primary chooses, atomically (the record lands whole, identically on every replica,
+  // never split across chunks) and returns that file offset. At-least-once: after a
+  // failure inside the system the retried record may also have left a copy or padding
+  // behind (see RecordWriter/RecordReader in <gfs/records.h> for exactly-once reading).
+  // Records may be 1 byte to a quarter of the file's chunk size, else InvalidArgument.
+  // Many clients may append to one file at once; the file's length grows past each
+  // acknowledged record.
+  virtual Result<uint64_t> Append(const std::string& path, std::string_view record) = 0;
 };
 
 }  // namespace gfs
