@@ -99,6 +99,28 @@ void Heartbeater::ReportCorrupt(uint64_t handle) {
   cv_.SignalAll();
 }
 
+void Heartbeater::DeleteGarbage(const std::vector<proto::ChunkReport>& garbage) {
+  size_t deleted = 0;
+  for (const proto::ChunkReport& chunk : garbage) {
+    Result<ChunkInfo> info = store_->Info(chunk.handle());
+    // Only a replica still at the reported version: one updated since is not garbage.
+    if (!info.ok() || info->version > chunk.version()) continue;
+    // A lease on garbage is moot: no file will ever read what it would write.
+    leases_->Revoke(chunk.handle());
+    Status s = store_->Delete(chunk.handle());
+    if (s.ok()) {
+      ++deleted;
+      ChunkRemoved(chunk.handle());
+    } else {
+      LOG(WARNING) << "[cs " << options_.advertise << "] deleting garbage: " << s.ToString();
+    }
+  }
+  if (deleted > 0) {
+    LOG(INFO) << "[cs " << options_.advertise << "] deleted " << deleted
+              << " garbage replicas the master named";
+  }
+}
+
 uint64_t Heartbeater::acknowledged() const {
   MutexLock lock(&mu_);
   return acknowledged_;
@@ -182,25 +204,30 @@ Status Heartbeater::SendOne() {
   proto::HeartbeatResponse resp;
   const auto timeout = std::max(options_.interval * 3, std::chrono::milliseconds(2000));
   Status s = transport_->Heartbeat(req, &resp, timeout);
-  MutexLock lock(&mu_);
-  if (!s.ok()) {
-    // Report the changes again next time.
-    changed_.insert(changed.begin(), changed.end());
-    for (uint64_t handle : removed) {
-      if (changed_.count(handle) == 0) removed_.insert(handle);
+  std::vector<proto::ChunkReport> garbage;
+  {
+    MutexLock lock(&mu_);
+    if (!s.ok()) {
+      // Report the changes again next time.
+      changed_.insert(changed.begin(), changed.end());
+      for (uint64_t handle : removed) {
+        if (changed_.count(handle) == 0) removed_.insert(handle);
+      }
+      return s;
     }
-    return s;
+    ++acknowledged_;
+    if (full && !resp.reregister()) {
+      LOG(INFO) << "[cs " << options_.advertise << "] registered with the master ("
+                << req.chunks_size() << " chunks reported)";
+    }
+    need_full_report_ = resp.reregister() || resp.send_full_report();
+    for (uint64_t handle : corrupt) corrupt_.erase(handle);
+    if (resp.lease_ms() > 0) lease_ms_ = resp.lease_ms();
+    std::vector<uint64_t> extended(resp.extended_leases().begin(), resp.extended_leases().end());
+    if (!extended.empty()) leases_->Extend(extended, sent_us, resp.lease_ms());
+    garbage.assign(resp.delete_chunks().begin(), resp.delete_chunks().end());
   }
-  ++acknowledged_;
-  if (full && !resp.reregister()) {
-    LOG(INFO) << "[cs " << options_.advertise << "] registered with the master ("
-              << req.chunks_size() << " chunks reported)";
-  }
-  need_full_report_ = resp.reregister();
-  for (uint64_t handle : corrupt) corrupt_.erase(handle);
-  if (resp.lease_ms() > 0) lease_ms_ = resp.lease_ms();
-  std::vector<uint64_t> extended(resp.extended_leases().begin(), resp.extended_leases().end());
-  if (!extended.empty()) leases_->Extend(extended, sent_us, resp.lease_ms());
+  DeleteGarbage(garbage);
   return Status::OK();
 }
 

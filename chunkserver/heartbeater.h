@@ -19,6 +19,7 @@
 #include "chunkserver/lease_table.h"
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "protos/master.pb.h"
 
 namespace gfs::chunkserver {
 
@@ -55,6 +56,9 @@ class Heartbeater {
   void Run();
   // Sends one heartbeat; returns its status.
   Status SendOne() EXCLUDES(mu_);
+  // Deletes the replicas the master named as garbage, each only while its version is
+  // still at most the one named.
+  void DeleteGarbage(const std::vector<proto::ChunkReport>& garbage) EXCLUDES(mu_);
 
   const HeartbeaterOptions options_;
   ChunkStore* const store_;

@@ -163,6 +163,16 @@ class GrpcClient final : public Client {
     });
   }
 
+  Status Undelete(const std::string& path) override {
+    proto::UndeleteRequest req;
+    req.set_path(path);
+    proto::UndeleteResponse resp;
+    return channel_->Call("undelete " + path,
+                          [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+                            return stub->Undelete(ctx, req, &resp);
+                          });
+  }
+
   Status Rename(const std::string& src, const std::string& dst) override {
     proto::RenameRequest req;
     req.set_src(src);

@@ -127,7 +127,17 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   {
     MutexLock lock(&mu_);
     handle = next_handle_++;
+    allocating_.insert(handle);
   }
+  // However this ends, the handle is no longer being allocated: logged, or garbage.
+  struct Done {
+    ChunkManager* self;
+    uint64_t handle;
+    ~Done() {
+      MutexLock lock(&self->mu_);
+      self->allocating_.erase(handle);
+    }
+  } done{this, handle};
   GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
                        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
   std::vector<Status> created = CallAll(servers, [&](const std::string& address) {
@@ -342,15 +352,38 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   MutexLock lock(&mu_);
   if (req.full_report()) {
     for (auto& [handle, state] : chunks_) state.replicas.erase(address);
+    last_full_report_us_[address] = now;
+  } else if (now - last_full_report_us_[address] > options_.full_report_interval_ms * 1000) {
+    resp->set_send_full_report(true);
   }
-  size_t stale = 0;
+  // Garbage: replicas of chunks no file references (orphans) and stale replicas. The
+  // server deletes one only while its version is still the reported one.
+  size_t orphans = 0, stale = 0;
+  auto collect = [&](const proto::ChunkReport& report) {
+    if (static_cast<size_t>(resp->delete_chunks_size()) >= options_.max_deletes_per_heartbeat) {
+      return;
+    }
+    *resp->add_delete_chunks() = report;
+  };
   for (const proto::ChunkReport& report : req.chunks()) {
     auto it = logged.find(report.handle());
-    if (it == logged.end()) continue;  // no file references it: an orphan, for GC
-    if (report.version() < it->second) ++stale;
+    if (it == logged.end()) {
+      if (allocating_.count(report.handle()) == 0) {
+        ++orphans;
+        collect(report);
+      }
+      continue;
+    }
+    if (report.version() < it->second) {
+      ++stale;
+      collect(report);
+    }
     chunks_[report.handle()].replicas[address] = report.version();
   }
-  if (stale > 0) LOG(INFO) << address << " holds " << stale << " stale replicas";
+  if (orphans + stale > 0) {
+    LOG(INFO) << address << " holds " << orphans << " orphaned and " << stale << " stale replicas; "
+              << resp->delete_chunks_size() << " to delete now";
+  }
   for (uint64_t handle : req.removed()) {
     auto it = chunks_.find(handle);
     if (it != chunks_.end()) it->second.replicas.erase(address);

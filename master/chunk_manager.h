@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +40,10 @@ struct ChunkManagerOptions {
   uint64_t lease_ms = 60000;
   // How long a caller waits for another thread's grant on the same chunk.
   int64_t grant_wait_ms = 30000;
+  // Each server is asked for a full chunk report this often, to find garbage.
+  int64_t full_report_interval_ms = 300000;
+  // Replicas a server is told to delete per heartbeat at most (bounds GC's rate).
+  size_t max_deletes_per_heartbeat = 100;
 };
 
 class ChunkManager {
@@ -65,7 +70,9 @@ class ChunkManager {
                           const std::vector<std::string>& failed_replicas) EXCLUDES(mu_);
 
   // Applies the chunk parts of a heartbeat from a live server: reports, removals,
-  // corrupt replicas, and lease extensions (added to `resp`).
+  // corrupt replicas, and lease extensions (added to `resp`). Reported replicas of
+  // chunks no file references (orphans) and stale replicas are garbage: `resp` tells
+  // the server to delete them, a bounded number per heartbeat.
   void ProcessHeartbeat(const proto::HeartbeatRequest& req, proto::HeartbeatResponse* resp)
       EXCLUDES(mu_);
 
@@ -115,6 +122,10 @@ class ChunkManager {
   Mutex mu_;
   CondVar grant_done_;
   std::unordered_map<uint64_t, ChunkState> chunks_ GUARDED_BY(mu_);
+  // Chunks being created whose AddChunk is not logged yet: not orphans.
+  std::set<uint64_t> allocating_ GUARDED_BY(mu_);
+  // When each server last sent a full report (monotonic).
+  std::map<std::string, int64_t> last_full_report_us_ GUARDED_BY(mu_);
   uint64_t next_handle_ GUARDED_BY(mu_);
 };
 

@@ -12,6 +12,13 @@ DEFINE_uint32(default_replication, 3, "Replicas per chunk for files that do not 
 DEFINE_uint64(lease_ms, 60000, "Length of a primary's lease on a chunk, in milliseconds.");
 DEFINE_int64(heartbeat_timeout_ms, 15000,
              "A chunkserver silent this long is declared dead, in milliseconds.");
+DEFINE_int64(trash_retention_s, 259200,
+             "Deleted files and directories stay recoverable (gfs undelete) this long, in "
+             "seconds; then they are purged and their chunks reclaimed.");
+DEFINE_int64(gc_interval_ms, 10000, "How often the trash is checked for expired entries.");
+DEFINE_int64(full_report_interval_ms, 300000,
+             "How often each chunkserver is asked for a full chunk report, which is how "
+             "orphaned and stale replicas are found.");
 DEFINE_uint64(oplog_tail_entries, 100000,
               "How many of the newest op log entries are kept for followers to catch up from.");
 
@@ -33,6 +40,9 @@ int main(int argc, char** argv) {
   options.oplog_tail_entries = FLAGS_oplog_tail_entries;
   options.lease_ms = FLAGS_lease_ms;
   options.heartbeat_timeout_ms = FLAGS_heartbeat_timeout_ms;
+  options.trash_retention_s = FLAGS_trash_retention_s;
+  options.gc_interval_ms = FLAGS_gc_interval_ms;
+  options.full_report_interval_ms = FLAGS_full_report_interval_ms;
 
   gfs::master::MasterServer server(options);
   if (gfs::Status s = server.Start(); !s.ok()) {

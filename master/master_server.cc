@@ -9,6 +9,7 @@
 #include "master/chunk_manager.h"
 #include "master/chunkserver_client.h"
 #include "master/chunkserver_registry.h"
+#include "master/garbage_collector.h"
 #include "master/master_service.h"
 #include "master/state_machine.h"
 
@@ -31,6 +32,7 @@ Status MasterServer::Start() {
       NewGrpcChunkServerClient(std::chrono::milliseconds(options_.chunkserver_rpc_timeout_ms));
   ChunkManagerOptions chunk_options;
   chunk_options.lease_ms = options_.lease_ms;
+  chunk_options.full_report_interval_ms = options_.full_report_interval_ms;
   chunk_manager_ = std::make_unique<ChunkManager>(chunk_options, log_.get(), registry_.get(),
                                                   chunkserver_client_.get(), Clock::Real());
   service_ =
@@ -54,12 +56,17 @@ Status MasterServer::Start() {
   liveness_ = std::make_unique<PeriodicTask>("chunkserver-liveness", liveness_period, [this] {
     for (const std::string& dead : registry_->ExpireSilent()) chunk_manager_->ServerDead(dead);
   });
+  GarbageCollectorOptions gc_options;
+  gc_options.trash_retention = std::chrono::seconds(options_.trash_retention_s);
+  gc_options.interval = std::chrono::milliseconds(options_.gc_interval_ms);
+  gc_ = std::make_unique<GarbageCollector>(gc_options, namespace_.get());
   LOG(INFO) << "master serving on " << options_.listen << " (port " << port_ << "), metadata in "
             << options_.data_dir;
   return Status::OK();
 }
 
 void MasterServer::Shutdown() {
+  gc_.reset();
   liveness_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -24,6 +24,7 @@ namespace gfs::master {
 class ChunkManager;
 class ChunkServerClient;
 class ChunkServerRegistry;
+class GarbageCollector;
 class HeartbeatServiceImpl;
 class MasterServiceImpl;
 class MasterStateMachine;
@@ -41,6 +42,11 @@ struct MasterServerOptions {
   int64_t heartbeat_timeout_ms = 15000;
   // Deadline of each call the master makes on a chunkserver.
   int64_t chunkserver_rpc_timeout_ms = 10000;
+  // Deleted entries stay recoverable this long; the trash is checked every interval.
+  int64_t trash_retention_s = 259200;
+  int64_t gc_interval_ms = 10000;
+  // Each chunkserver sends a full chunk report this often (garbage is found that way).
+  int64_t full_report_interval_ms = 300000;
 };
 
 class MasterServer {
@@ -71,6 +77,7 @@ class MasterServer {
   std::unique_ptr<HeartbeatServiceImpl> heartbeat_service_;
   // Declares silent chunkservers dead.
   std::unique_ptr<PeriodicTask> liveness_;
+  std::unique_ptr<GarbageCollector> gc_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -67,6 +67,11 @@ grpc::Status MasterServiceImpl::Rename(grpc::ServerContext*, const proto::Rename
   return ToGrpc(ns_->Rename(req->src(), req->dst()));
 }
 
+grpc::Status MasterServiceImpl::Undelete(grpc::ServerContext*, const proto::UndeleteRequest* req,
+                                         proto::UndeleteResponse* resp) {
+  return Reply(ns_->Undelete(req->path()), resp->mutable_info());
+}
+
 grpc::Status MasterServiceImpl::GetChunkLocations(grpc::ServerContext*,
                                                   const proto::GetChunkLocationsRequest* req,
                                                   proto::GetChunkLocationsResponse* resp) {

@@ -35,6 +35,8 @@ class MasterServiceImpl final : public proto::MasterService::Service {
                       proto::DeleteResponse* resp) override;
   grpc::Status Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req,
                       proto::RenameResponse* resp) override;
+  grpc::Status Undelete(grpc::ServerContext* ctx, const proto::UndeleteRequest* req,
+                        proto::UndeleteResponse* resp) override;
   grpc::Status GetChunkLocations(grpc::ServerContext* ctx,
                                  const proto::GetChunkLocationsRequest* req,
                                  proto::GetChunkLocationsResponse* resp) override;

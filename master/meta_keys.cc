@@ -48,6 +48,29 @@ std::string ChunkKey(uint64_t handle) {
   return key;
 }
 
+std::string TrashPrefix() { return "t"; }
+
+std::string TrashKey(int64_t deleted_at_us, uint64_t inode_id) {
+  std::string key = TrashPrefix();
+  PutBigEndian64(&key, static_cast<uint64_t>(deleted_at_us));
+  PutBigEndian64(&key, inode_id);
+  return key;
+}
+
+std::string TrashByPathPrefix(std::string_view path) {
+  std::string key(1, 'r');
+  key.append(path);
+  key.push_back('\0');
+  return key;
+}
+
+std::string TrashByPathKey(std::string_view path, int64_t deleted_at_us, uint64_t inode_id) {
+  std::string key = TrashByPathPrefix(path);
+  PutBigEndian64(&key, static_cast<uint64_t>(deleted_at_us));
+  PutBigEndian64(&key, inode_id);
+  return key;
+}
+
 std::string NextChunkHandleKey() { return "mnext_chunk_handle"; }
 
 std::string LogKey(uint64_t index) {

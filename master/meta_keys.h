@@ -4,6 +4,8 @@
 //                                                         name: listing is a prefix scan)
 //   'f' inode_id(8) index(8)           -> handle(8)      (a file's chunks, in order)
 //   'h' handle(8)                      -> ChunkRecord
+//   't' deleted_at_us(8) inode_id(8)   -> TrashRecord    (the trash, oldest first)
+//   'r' path 0x00 deleted_at_us(8) inode_id(8) -> ""     (the trash by original path)
 //   'i' inode_id(8, big-endian)        -> InodeRecord
 //   'l' index(8, big-endian)           -> LogEntry        (the bounded tail of the op log)
 //   'm' name                           -> meta values     (log position, id counters)
@@ -27,6 +29,12 @@ std::string FileChunkKey(uint64_t inode_id, uint64_t index);
 // The prefix every FileChunkKey of `inode_id` starts with.
 std::string FileChunkPrefix(uint64_t inode_id);
 std::string ChunkKey(uint64_t handle);
+std::string TrashKey(int64_t deleted_at_us, uint64_t inode_id);
+// The prefix of every trash key.
+std::string TrashPrefix();
+std::string TrashByPathKey(std::string_view path, int64_t deleted_at_us, uint64_t inode_id);
+// The prefix of every TrashByPathKey of `path`.
+std::string TrashByPathPrefix(std::string_view path);
 // The key of the next unused chunk handle (8 bytes, big-endian).
 std::string NextChunkHandleKey();
 std::string LogKey(uint64_t index);

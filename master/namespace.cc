@@ -64,6 +64,27 @@ Status Namespace::Rename(const std::string& src, const std::string& dst) {
   return Propose(std::move(entry)).status;
 }
 
+Result<proto::FileInfo> Namespace::Undelete(const std::string& path) {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  proto::LogEntry entry;
+  entry.mutable_undelete()->set_path(path);
+  ApplyResult result = Propose(std::move(entry));
+  GFS_RETURN_IF_ERROR(result.status);
+  return std::move(result.info);
+}
+
+Result<std::vector<proto::TrashRecord>> Namespace::ExpiredTrash(int64_t retention_us, size_t max) {
+  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  return ListTrash(&txn, clock_->NowMicros() - retention_us, max);
+}
+
+Status Namespace::Purge(const proto::TrashRecord& trash) {
+  proto::LogEntry entry;
+  entry.mutable_purge()->set_deleted_at_us(trash.deleted_at_us());
+  entry.mutable_purge()->set_inode_id(trash.inode_id());
+  return Propose(std::move(entry)).status;
+}
+
 Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length) {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   proto::LogEntry entry;

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "gfs/status.h"
 #include "master/op_log.h"
 #include "protos/master.pb.h"
+#include "protos/oplog.pb.h"
 
 namespace gfs::master {
 
@@ -40,6 +42,15 @@ class Namespace {
                                      bool ok_if_exists);
   Status Delete(const std::string& path, bool recursive);
   Status Rename(const std::string& src, const std::string& dst);
+  // Brings back the most recently deleted entry that was at `path`. NotFound if the
+  // trash holds none; AlreadyExists if `path` exists again; NotFound/FailedPrecondition
+  // if its parent is missing or not a directory.
+  Result<proto::FileInfo> Undelete(const std::string& path);
+  // Trash entries deleted more than `retention_us` ago, oldest first, at most `max`.
+  Result<std::vector<proto::TrashRecord>> ExpiredTrash(int64_t retention_us, size_t max);
+  // Drops a trash entry for good. NotFound if it was undeleted or purged meanwhile.
+  Status Purge(const proto::TrashRecord& trash);
+
   // Raises the length of file `path` to `length` if shorter; returns its attributes.
   Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length);
 

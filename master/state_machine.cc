@@ -225,20 +225,82 @@ ApplyResult ApplyDelete(const proto::LogEntry& entry, MetaTxn* txn) {
   if (op.path() == "/") return Error(Status::InvalidArgument("cannot delete the root directory"));
   Result<proto::InodeRecord> inode = ResolvePath(txn, op.path());
   if (!inode.ok()) return Error(inode.status());
-  if (inode->type() == proto::FILE_TYPE_DIRECTORY && HasChildren(txn, inode->id())) {
-    if (!op.recursive()) {
-      return Error(Status::FailedPrecondition(op.path() + " is a non-empty directory"));
-    }
-    if (Status s = DeleteSubtree(txn, inode->id()); !s.ok()) return Error(s);
+  if (inode->type() == proto::FILE_TYPE_DIRECTORY && !op.recursive() &&
+      HasChildren(txn, inode->id())) {
+    return Error(Status::FailedPrecondition(op.path() + " is a non-empty directory"));
   }
-  if (inode->type() == proto::FILE_TYPE_FILE) {
-    if (Status s = DeleteFileChunks(txn, inode->id()); !s.ok()) return Error(s);
-  }
+  // Lazy deletion: the entry leaves the namespace for the trash, whole (inodes, chunk
+  // records), until it is undeleted or purged.
   txn->Delete(DentryKey(inode->parent_id(), inode->name()));
-  txn->Delete(InodeKey(inode->id()));
+  proto::TrashRecord trash;
+  trash.set_path(op.path());
+  trash.set_inode_id(inode->id());
+  trash.set_deleted_at_us(entry.timestamp_us());
+  txn->PutProto(TrashKey(trash.deleted_at_us(), trash.inode_id()), trash);
+  txn->Put(TrashByPathKey(op.path(), trash.deleted_at_us(), trash.inode_id()), "");
   if (Status s = TouchDirectory(txn, inode->parent_id(), entry.timestamp_us()); !s.ok()) {
     return Error(s);
   }
+  return ApplyResult{Status::OK(), {}};
+}
+
+ApplyResult ApplyUndelete(const proto::LogEntry& entry, MetaTxn* txn) {
+  const std::string& path = entry.undelete().path();
+  if (Status s = ValidatePath(path); !s.ok()) return Error(s);
+  if (path == "/") return Error(Status::InvalidArgument("/ is never deleted"));
+  // The most recent deletion at `path` is the last key under its prefix.
+  const std::string prefix = TrashByPathPrefix(path);
+  std::string latest;
+  {
+    std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      latest = it->key().ToString();
+    }
+    if (!it->status().ok()) return Error(FromRocksDb(it->status(), "scanning the trash"));
+  }
+  if (latest.size() != prefix.size() + 16) {
+    return Error(Status::NotFound("nothing deleted at " + path + " is in the trash"));
+  }
+  const int64_t deleted_at = static_cast<int64_t>(GetBigEndian64(latest.data() + prefix.size()));
+  const uint64_t inode_id = GetBigEndian64(latest.data() + prefix.size() + 8);
+  if (ResolvePath(txn, path).ok()) {
+    return Error(Status::AlreadyExists(path + " exists; move it away to undelete"));
+  }
+  Result<proto::InodeRecord> parent = ResolveParentDirectory(txn, path);
+  if (!parent.ok()) return Error(parent.status());
+  Result<proto::InodeRecord> inode = GetInode(txn, inode_id);
+  if (!inode.ok()) return Error(inode.status());
+  inode->set_parent_id(parent->id());
+  inode->set_name(BaseName(path));
+  PutInode(txn, *inode);
+  PutDentry(txn, *inode);
+  txn->Delete(latest);
+  txn->Delete(TrashKey(deleted_at, inode_id));
+  if (Status s = TouchDirectory(txn, parent->id(), entry.timestamp_us()); !s.ok()) {
+    return Error(s);
+  }
+  return Found(*inode);
+}
+
+ApplyResult ApplyPurge(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::PurgeOp& op = entry.purge();
+  proto::TrashRecord trash;
+  Status s = txn->GetProto(TrashKey(op.deleted_at_us(), op.inode_id()), &trash);
+  if (s.IsNotFound()) {
+    return Error(Status::NotFound("trash entry of inode " + std::to_string(op.inode_id()) +
+                                  " is gone (undeleted or purged)"));
+  }
+  if (!s.ok()) return Error(s);
+  Result<proto::InodeRecord> inode = GetInode(txn, op.inode_id());
+  if (!inode.ok()) return Error(inode.status());
+  if (inode->type() == proto::FILE_TYPE_DIRECTORY) {
+    if (Status d = DeleteSubtree(txn, inode->id()); !d.ok()) return Error(d);
+  } else if (Status d = DeleteFileChunks(txn, inode->id()); !d.ok()) {
+    return Error(d);
+  }
+  txn->Delete(InodeKey(inode->id()));
+  txn->Delete(TrashKey(op.deleted_at_us(), op.inode_id()));
+  txn->Delete(TrashByPathKey(trash.path(), op.deleted_at_us(), op.inode_id()));
   return ApplyResult{Status::OK(), {}};
 }
 
@@ -395,6 +457,24 @@ Result<proto::ChunkRecord> GetChunk(MetaTxn* txn, uint64_t handle) {
   return chunk;
 }
 
+Result<std::vector<proto::TrashRecord>> ListTrash(MetaTxn* txn, int64_t deleted_before_us,
+                                                  size_t max_entries) {
+  std::vector<proto::TrashRecord> out;
+  const std::string prefix = TrashPrefix();
+  std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < max_entries;
+       it->Next()) {
+    proto::TrashRecord trash;
+    if (!trash.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::DataLoss("a trash record does not parse");
+    }
+    if (trash.deleted_at_us() >= deleted_before_us) break;
+    out.push_back(std::move(trash));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "scanning the trash");
+  return out;
+}
+
 uint64_t NextChunkHandle(MetaTxn* txn) {
   std::string value;
   if (!txn->Get(NextChunkHandleKey(), &value).ok() || value.size() != 8) return 1;
@@ -446,6 +526,10 @@ ApplyResult MasterStateMachine::Apply(const proto::LogEntry& entry, MetaTxn* txn
       return ApplySetChunkVersion(entry, txn);
     case proto::LogEntry::kExtendFile:
       return ApplyExtendFile(entry, txn);
+    case proto::LogEntry::kUndelete:
+      return ApplyUndelete(entry, txn);
+    case proto::LogEntry::kPurge:
+      return ApplyPurge(entry, txn);
     case proto::LogEntry::OP_NOT_SET:
       break;
   }

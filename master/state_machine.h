@@ -38,6 +38,9 @@ Result<std::optional<proto::ChunkRecord>> GetFileChunk(MetaTxn* txn, uint64_t in
                                                        uint64_t index);
 // The record of chunk `handle`; NotFound if no file references it.
 Result<proto::ChunkRecord> GetChunk(MetaTxn* txn, uint64_t handle);
+// Trash entries deleted before `deleted_before_us`, oldest first, at most `max_entries`.
+Result<std::vector<proto::TrashRecord>> ListTrash(MetaTxn* txn, int64_t deleted_before_us,
+                                                  size_t max_entries);
 // The smallest handle never used.
 uint64_t NextChunkHandle(MetaTxn* txn);
 

@@ -1,7 +1,7 @@
 // gfs-bench: runs workloads against a running gfs cluster and prints what they reached.
 //
 //   gfs-bench --master=127.0.0.1:7000 --workloads=ping,stat,mkdir --threads=1,8
-//   gfs-bench --workloads=write,read --threads=1 --file_size_mb=1024 --replication=3 \
+//   gfs-bench --workloads=write,read --threads=1 --file_size_mb=1024 --replication=3
 //       --daemon_pids=$(cat var/*.pid | paste -sd,)
 //   gfs-bench --workloads=stream_ceiling --stream_mb=1024   # no cluster needed
 #include <gflags/gflags.h>

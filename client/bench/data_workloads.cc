@@ -122,14 +122,26 @@ std::string DataFile(const DataBenchOptions& options, int index) {
          std::to_string(options.replication) + "-f" + std::to_string(index);
 }
 
-// Writes `path` (overwriting it) with options.file_size_bytes of stamped data, in
+// Writes `path` (replacing it) with options.file_size_bytes of stamped data, in
 // options.io_bytes Write calls; adds each call's latency and the bytes made durable to
 // `tally`. Returns the first error.
+//
+// The data goes to a new file of a name never used before, which then replaces `path`
+// (Delete + Rename), rather than Create(overwrite): the client caches write leases by
+// path and chunk index, so a second writer on a re-created path of the same process
+// would write into the deleted file's chunk (seen: the new file had its length but no
+// chunk, and read as zeros).
 Status WriteFile(Client* client, const std::string& path, const DataBenchOptions& options,
                  uint64_t seed, ThreadTally* tally) {
+  static std::atomic<uint64_t> next_temp{0};
+  const std::string temp =
+      path + ".w" + std::to_string(getpid()) + "-" +
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
+      std::to_string(next_temp++);
   GFS_ASSIGN_OR_RETURN(std::unique_ptr<FileWriter> writer,
-                       client->Create(path, options.replication, /*overwrite=*/true));
+                       client->Create(temp, options.replication, /*overwrite=*/false));
   std::string buf = RandomBuffer(options.io_bytes, seed);
+  // Stamped with the final path's tag: the file is read under that name.
   const uint64_t tag = FileTag(path);
   LatencyRecorder latencies;
   for (uint64_t offset = 0; offset < options.file_size_bytes; offset += options.io_bytes) {
@@ -140,6 +152,9 @@ Status WriteFile(Client* client, const std::string& path, const DataBenchOptions
     latencies.Add(Micros(before, SteadyClock::now()));
   }
   GFS_RETURN_IF_ERROR(writer->Close());
+  const Status deleted = client->Delete(path);
+  if (!deleted.ok() && !deleted.IsNotFound()) return deleted;
+  GFS_RETURN_IF_ERROR(client->Rename(temp, path));
   tally->latencies.Merge(latencies);
   tally->bytes += options.file_size_bytes;
   return Status::OK();
@@ -192,8 +207,8 @@ BenchResult RunWrite(Client* client, const DataBenchOptions& options) {
     }
   });
   result.note = "op = one " + std::to_string(options.io_bytes >> 10) +
-                " KiB Write() call (back-pressure included); time includes Create and the "
-                "durable Close; replication " +
+                " KiB Write() call (back-pressure included); time includes Create, the "
+                "durable Close and the rename into place; replication " +
                 std::to_string(options.replication);
   return result;
 }
@@ -274,7 +289,9 @@ BenchResult RunRandomRead(Client* client, const DataBenchOptions& options, const
       const auto after = SteadyClock::now();
       if (!n.ok() || *n != std::min<uint64_t>(block, options.file_size_bytes - offset) ||
           !CheckStamps(buf.data(), *n, tag, offset, path)) {
-        if (!n.ok()) LOG_EVERY_N(ERROR, 100) << "gfs-bench: " << name << ": " << n.status();
+        if (!n.ok()) {
+          LOG_EVERY_N(ERROR, 100) << "gfs-bench: " << name << ": " << n.status().ToString();
+        }
         ++tally->errors;
         continue;
       }
@@ -351,7 +368,9 @@ std::vector<BenchResult> RunSmallFiles(Client* client, const DataBenchOptions& o
       const auto after = SteadyClock::now();
       if (!s.ok() || filled != kSmallFileBytes ||
           !CheckStamps(buf.data(), filled, FileTag(path), 0, path)) {
-        if (!s.ok()) LOG_EVERY_N(ERROR, 100) << "gfs-bench: smallfile_read: " << s.ToString();
+        if (!s.ok()) {
+          LOG_EVERY_N(ERROR, 100) << "gfs-bench: smallfile_read: " << s.ToString();
+        }
         ++tally->errors;
         continue;
       }

@@ -44,7 +44,7 @@ bool IsDataWorkload(const std::string& workload);
 // Runs `workload` with `options.threads` threads sharing `client`:
 //   write        each thread writes its own file of file_size_bytes sequentially, then
 //                Close (durable on every replica). Files live at fixed paths under
-//                base_dir/data/ (named by size and replication), overwritten each run.
+//                base_dir/data/ (named by size and replication), replaced each run.
 //   read         each thread reads its file sequentially; files missing or of another
 //                size are written first (not timed).
 //   randread_N   every thread reads blocks of N (4k, 64k, 1m) at random aligned offsets

@@ -29,6 +29,7 @@ struct FakeTree {
   std::map<std::string, FileInfo> nodes;    // by full path
   std::map<std::string, std::string> data;  // file bytes, by full path (absent: empty)
   std::map<std::string, std::vector<ChunkLocation>> chunks;  // by full path
+  std::map<std::string, FileInfo> trash;                     // deleted files, by path
   uint64_t next_inode = 2;
   int list_each_calls = 0;
   // When set, FileWriter::Write fails with it once this many bytes were written.
@@ -232,6 +233,7 @@ class FakeClient : public Client {
     if (!tree_->Children(path).empty() && !recursive) {
       return Status::FailedPrecondition("directory " + path + " is not empty");
     }
+    tree_->trash[path] = *tree_->Find(path);  // the fake brings back only the top entry
     for (auto it = tree_->nodes.begin(); it != tree_->nodes.end();) {
       it = IsSameOrUnder(it->first, path) ? tree_->nodes.erase(it) : std::next(it);
     }
@@ -288,6 +290,15 @@ class FakeClient : public Client {
     GFS_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
     if (info.is_directory()) return Status::FailedPrecondition(path + " is a directory");
     return std::unique_ptr<FileReader>(new FakeReader(tree_->data[path]));
+  }
+
+  Status Undelete(const std::string& path) override {
+    auto it = tree_->trash.find(path);
+    if (it == tree_->trash.end()) return Status::NotFound("nothing deleted at " + path);
+    if (tree_->Find(path) != nullptr) return Status::AlreadyExists(path + " exists");
+    tree_->nodes[path] = it->second;
+    tree_->trash.erase(it);
+    return Status::OK();
   }
 
   Result<uint64_t> Append(const std::string& path, std::string_view record) override {
@@ -404,7 +415,7 @@ TEST_F(CliTest, ToolHelpListsImplementedCommands) {
     for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat"}) {
       EXPECT_NE(out().find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
     }
-    for (const char* later : {"undelete", "snapshot", "admin"}) {
+    for (const char* later : {"snapshot", "admin"}) {
       EXPECT_EQ(out().find(std::string("\n  ") + later), std::string::npos) << later;
     }
     EXPECT_EQ(err(), "");
@@ -436,7 +447,7 @@ TEST_F(CliTest, CommandHelpPrintsItsUsage) {
 }
 
 TEST_F(CliTest, CommandsOfLaterMilestonesSayNotImplemented) {
-  for (const char* cmd : {"undelete", "snapshot", "admin"}) {
+  for (const char* cmd : {"snapshot", "admin"}) {
     SCOPED_TRACE(cmd);
     EXPECT_EQ(Run({cmd, "/x", "/y"}), kExitFailed);
     EXPECT_EQ(err(), std::string("gfs: ") + cmd + ": not implemented yet\n");
@@ -795,6 +806,17 @@ TEST_F(CliDataTest, PutFromStandardInput) {
   EXPECT_EQ(tree_.Find("/empty")->size, 0u);
   ASSERT_EQ(Run({"cat", "/empty", "/s"}), kExitOk) << err();
   EXPECT_EQ(out(), "hello\n");
+}
+
+TEST_F(CliTest, RmThenUndelete) {
+  ASSERT_EQ(Run({"touch", "/f"}), kExitOk) << err();
+  ASSERT_EQ(Run({"rm", "/f"}), kExitOk) << err();
+  EXPECT_EQ(tree_.Find("/f"), nullptr);
+  ASSERT_EQ(Run({"undelete", "/f"}), kExitOk) << err();
+  EXPECT_NE(tree_.Find("/f"), nullptr);
+  EXPECT_EQ(Run({"undelete", "/f"}), kExitFailed);
+  EXPECT_EQ(err().rfind("gfs: undelete /f: NotFound: ", 0), 0u) << err();
+  EXPECT_EQ(Run({"undelete"}), kExitUsage);
 }
 
 TEST_F(CliDataTest, AppendPrintsTheOffset) {

@@ -29,8 +29,7 @@ class FakeChunkServers : public ChunkServerClient {
     return Status::OK();
   }
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version, uint64_t,
-                    uint64_t,
-                    const std::vector<std::string>&) override {
+                    uint64_t, const std::vector<std::string>&) override {
     MutexLock lock(&mu_);
     if (down_.count(address)) return Status::Unavailable(address + " is down");
     ++grants_;
@@ -278,6 +277,45 @@ TEST_F(ChunkManagerTest, UnknownOrDeadServerMustSendAFullReport) {
   EXPECT_TRUE(Heartbeat("new:1", false).reregister());
   EXPECT_FALSE(Heartbeat("new:1", true).reregister());
   EXPECT_FALSE(Heartbeat("new:1", false).reregister());
+}
+
+TEST_F(ChunkManagerTest, OrphanedAndStaleReplicasAreGarbage) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  proto::ChunkReport live, stale, orphan;
+  live.set_handle(lease.handle());
+  live.set_version(lease.version());
+  stale.set_handle(lease.handle());
+  stale.set_version(lease.version() - 1);
+  orphan.set_handle(999);
+  orphan.set_version(1);
+  proto::HeartbeatResponse resp = Heartbeat(lease.replicas(0), true, {live, orphan});
+  ASSERT_EQ(resp.delete_chunks_size(), 1);
+  EXPECT_EQ(resp.delete_chunks(0).handle(), 999u);
+  EXPECT_EQ(resp.delete_chunks(0).version(), 1u);  // only while still at that version
+  resp = Heartbeat("cs4:1", true, {stale});
+  ASSERT_EQ(resp.delete_chunks_size(), 1);
+  EXPECT_EQ(resp.delete_chunks(0).handle(), lease.handle());
+  EXPECT_EQ(resp.delete_chunks(0).version(), lease.version() - 1);
+
+  // Once the file is purged, its chunk is an orphan everywhere.
+  ASSERT_OK(ns_->Delete("/f", false));
+  resp = Heartbeat(lease.replicas(0), true, {live});
+  EXPECT_EQ(resp.delete_chunks_size(), 0);  // in the trash: still referenced
+  auto expired = ns_->ExpiredTrash(-1'000'000, 10);
+  ASSERT_OK(expired);
+  ASSERT_EQ(expired->size(), 1u);
+  ASSERT_OK(ns_->Purge((*expired)[0]));
+  resp = Heartbeat(lease.replicas(0), true, {live});
+  ASSERT_EQ(resp.delete_chunks_size(), 1);
+  EXPECT_EQ(resp.delete_chunks(0).handle(), lease.handle());
+}
+
+TEST_F(ChunkManagerTest, FullReportsAreAskedForPeriodically) {
+  EXPECT_FALSE(Heartbeat("cs1:1", true).send_full_report());
+  EXPECT_FALSE(Heartbeat("cs1:1", false).send_full_report());
+  clock_.Advance(ChunkManagerOptions{}.full_report_interval_ms * 1000 + 1);
+  EXPECT_TRUE(Heartbeat("cs1:1", false).send_full_report());
 }
 
 TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {

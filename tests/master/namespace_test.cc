@@ -177,5 +177,64 @@ TEST_F(NamespaceTest, StateSurvivesReopen) {
   EXPECT_GT(ns_->Mkdir("/c", false)->inode_id(), old_max);
 }
 
+TEST_F(NamespaceTest, DeleteMovesToTrashAndUndeleteBringsItBack) {
+  ASSERT_OK(ns_->Mkdir("/d/sub", true));
+  ASSERT_OK(ns_->CreateFile("/d/sub/f", 2, false));
+  const uint64_t id = ns_->Stat("/d")->inode_id();
+  ASSERT_OK(ns_->Delete("/d", true));
+  ASSERT_CODE(ns_->Stat("/d"), StatusCode::kNotFound);
+  EXPECT_TRUE(Names(ns_.get(), "/").empty());
+  auto back = ns_->Undelete("/d");
+  ASSERT_OK(back);
+  EXPECT_EQ(back->inode_id(), id);
+  EXPECT_EQ(ns_->Stat("/d/sub/f")->replication(), 2u);      // the whole subtree came back
+  ASSERT_CODE(ns_->Undelete("/d"), StatusCode::kNotFound);  // nothing left in the trash
+}
+
+TEST_F(NamespaceTest, UndeleteBringsBackTheMostRecentAndChecksThePath) {
+  ASSERT_OK(ns_->CreateFile("/f", 1, false));
+  ASSERT_OK(ns_->Delete("/f", false));
+  clock_.Advance(1000);
+  ASSERT_OK(ns_->CreateFile("/f", 2, false));
+  ASSERT_OK(ns_->Delete("/f", false));
+  ASSERT_OK(ns_->CreateFile("/f", 3, false));
+  // /f exists again: undelete refuses to clobber it.
+  ASSERT_CODE(ns_->Undelete("/f"), StatusCode::kAlreadyExists);
+  ASSERT_OK(ns_->Rename("/f", "/g"));
+  EXPECT_EQ(ns_->Undelete("/f")->replication(), 2u);  // the newer of the two deletions
+  ASSERT_OK(ns_->Rename("/f", "/h"));
+  EXPECT_EQ(ns_->Undelete("/f")->replication(), 1u);
+  // The parent must exist.
+  ASSERT_OK(ns_->Mkdir("/p", false));
+  ASSERT_OK(ns_->CreateFile("/p/x", 0, false));
+  ASSERT_OK(ns_->Delete("/p", true));
+  ASSERT_CODE(ns_->Undelete("/p/x"), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Undelete("/never"), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Undelete("bad"), StatusCode::kInvalidArgument);
+}
+
+TEST_F(NamespaceTest, ExpiredTrashIsPurgedForGood) {
+  ASSERT_OK(ns_->Mkdir("/old", false));
+  ASSERT_OK(ns_->CreateFile("/old/f", 0, false));
+  ASSERT_OK(ns_->Delete("/old", true));
+  clock_.Advance(10'000'000);
+  ASSERT_OK(ns_->CreateFile("/new", 0, false));
+  ASSERT_OK(ns_->Delete("/new", false));
+  // Retention 5 s: only /old, deleted 10 s ago, has expired.
+  auto expired = ns_->ExpiredTrash(5'000'000, 100);
+  ASSERT_OK(expired);
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].path(), "/old");
+  ASSERT_OK(ns_->Purge((*expired)[0]));
+  ASSERT_CODE(ns_->Purge((*expired)[0]), StatusCode::kNotFound);
+  ASSERT_CODE(ns_->Undelete("/old"), StatusCode::kNotFound);
+  ASSERT_OK(ns_->Undelete("/new"));
+  // Purging left no inode behind: nothing but the root and /new remain.
+  size_t inodes = 0;
+  std::unique_ptr<rocksdb::Iterator> it(log_->db()->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("i"); it->Valid() && it->key()[0] == 'i'; it->Next()) ++inodes;
+  EXPECT_EQ(inodes, 2u);
+}
+
 }  // namespace
 }  // namespace gfs::master

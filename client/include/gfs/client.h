@@ -195,9 +195,16 @@ class Client {
   // All entries of `path`. For very large directories prefer ListEach.
   virtual Result<std::vector<FileInfo>> List(const std::string& path) = 0;
 
-  // Deletes a file or directory. A non-empty directory needs `recursive`, else
+  // Deletes a file or directory, lazily: it leaves the namespace at once but stays
+  // recoverable with Undelete for the master's --trash_retention_s, and its space is
+  // reclaimed after that. A non-empty directory needs `recursive`, else
   // FailedPrecondition. Deleting "/" is InvalidArgument.
   virtual Status Delete(const std::string& path, bool recursive = false) = 0;
+
+  // Brings back the most recently deleted file or directory that was at `path`.
+  // NotFound if there is none in the trash (never deleted, or purged); AlreadyExists if
+  // `path` exists again.
+  virtual Status Undelete(const std::string& path) = 0;
 
   // Renames a file or directory. Returns AlreadyExists if `dst` exists, NotFound if
   // `src` or `dst`'s parent is missing, InvalidArgument when moving a directory into
