@@ -223,6 +223,7 @@ class ChunkStoreImpl : public ChunkStore {
   std::vector<uint64_t> corrupt_at_open() override;
   Status Write(uint64_t handle, uint64_t offset, std::string_view data) override;
   Status ExtendTo(uint64_t handle, uint64_t length) override;
+  Status Clone(uint64_t src, uint64_t dst, uint64_t version) override;
   Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length) override;
   Status Sync(uint64_t handle) override;
   Status Delete(uint64_t handle) override;
@@ -640,6 +641,45 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   const std::string meta_path = MetaPath(handle);
   s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * lo, meta_path);
   if (!s.ok()) return s.Prepend("writing checksums of " + ChunkName(handle));
+  return Status::OK();
+}
+
+Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
+  std::shared_ptr<Chunk> from = Find(src);
+  if (from == nullptr) return NotFoundError(src);
+  GFS_RETURN_IF_ERROR(Create(dst, version));
+  std::shared_ptr<Chunk> to = Find(dst);
+  if (to == nullptr) return NotFoundError(dst);
+  // Lock order: the source, then the new chunk (which nobody else knows about yet).
+  Status s = [&]() -> Status {
+    MutexLock from_lock(&from->mu);
+    if (!from->live) return NotFoundError(src);
+    MutexLock to_lock(&to->mu);
+    const std::string from_path = DataPath(src);
+    const std::string to_path = DataPath(dst);
+    loff_t in = 0, out = 0;
+    while (static_cast<uint64_t>(in) < from->length) {
+      const ssize_t n = ::copy_file_range(from->data_fd, &in, to->data_fd, &out,
+                                          from->length - static_cast<uint64_t>(in), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::IOError("copying " + from_path + " to " + to_path, errno);
+      if (n == 0) return Status::DataLoss(from_path + " is shorter than its recorded length");
+    }
+    std::string slots(4 * from->crcs.size(), '\0');
+    for (size_t i = 0; i < from->crcs.size(); ++i) EncodeFixed32(&slots[4 * i], from->crcs[i]);
+    GFS_RETURN_IF_ERROR(
+        PWriteFull(to->meta_fd, slots.data(), slots.size(), kHeaderBytes, MetaPath(dst)));
+    GFS_RETURN_IF_ERROR(FdataSync(to->data_fd, to_path));
+    GFS_RETURN_IF_ERROR(FdataSync(to->meta_fd, MetaPath(dst)));
+    to->crcs = from->crcs;
+    to->length = from->length;
+    used_bytes_ += to->length;
+    return Status::OK();
+  }();
+  if (!s.ok()) {
+    (void)Delete(dst);  // no half copy left behind
+    return s.Prepend("cloning " + ChunkName(src) + " to " + ChunkName(dst));
+  }
   return Status::OK();
 }
 

@@ -67,6 +67,11 @@ class ChunkStore {
   // NotFound if absent; InvalidArgument if it would pass max_chunk_bytes.
   virtual Status Write(uint64_t handle, uint64_t offset, std::string_view data) = 0;
 
+  // Copies replica `src` to a new chunk `dst` at `version`, locally (copy-on-write of a
+  // chunk shared by a snapshot), durably. NotFound if `src` is absent; AlreadyExists if
+  // `dst` exists. The copy keeps src's checksums, so damage in src stays detectable.
+  virtual Status Clone(uint64_t src, uint64_t dst, uint64_t version) = 0;
+
   // Extends the chunk with zeros to `length` bytes (record append pads a chunk this
   // way); a chunk already that long is left as it is. NotFound if absent;
   // InvalidArgument past max_chunk_bytes.

@@ -292,4 +292,20 @@ grpc::Status ChunkServerServiceImpl::RevokeLease(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status ChunkServerServiceImpl::CloneChunk(grpc::ServerContext*,
+                                                const proto::CloneChunkRequest* req,
+                                                proto::CloneChunkResponse*) {
+  Result<ChunkInfo> info = store_->Info(req->src());
+  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->src())));
+  if (info->version != req->version()) {
+    return ToGrpc(Status::FailedPrecondition(
+        Describe(req->src()) + " has version " + std::to_string(info->version) +
+        ", the copy asks for " + std::to_string(req->version())));
+  }
+  Status s = store_->Clone(req->src(), req->dst(), req->version());
+  if (s.ok()) heartbeater_->ChunkChanged(req->dst());
+  if (s.code() == StatusCode::kDataLoss) heartbeater_->ReportCorrupt(req->src());
+  return ToGrpc(s.Prepend(Describe(req->src())));
+}
+
 }  // namespace gfs::chunkserver

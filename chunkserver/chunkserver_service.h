@@ -58,6 +58,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
                           proto::GrantLeaseResponse* resp) override;
   grpc::Status RevokeLease(grpc::ServerContext* ctx, const proto::RevokeLeaseRequest* req,
                            proto::RevokeLeaseResponse* resp) override;
+  grpc::Status CloneChunk(grpc::ServerContext* ctx, const proto::CloneChunkRequest* req,
+                          proto::CloneChunkResponse* resp) override;
 
  private:
   // Applies one mutation locally in its serial turn; `serial` comes from the primary.

@@ -163,6 +163,17 @@ class GrpcClient final : public Client {
     });
   }
 
+  Status Snapshot(const std::string& src, const std::string& dst) override {
+    proto::SnapshotRequest req;
+    req.set_src(src);
+    req.set_dst(dst);
+    proto::SnapshotResponse resp;
+    return channel_->Call("snapshot " + src + " " + dst,
+                          [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+                            return stub->Snapshot(ctx, req, &resp);
+                          });
+  }
+
   Status Undelete(const std::string& path) override {
     proto::UndeleteRequest req;
     req.set_path(path);

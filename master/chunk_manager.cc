@@ -110,6 +110,14 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
       GFS_ASSIGN_OR_RETURN(chunk, GetFileChunk(&txn, file.id(), index));
     }
     resp->set_chunk_size(file.chunk_size());
+    if (chunk && chunk->refcount() > 1) {
+      // Shared with a snapshot: the first write makes this file's own copy.
+      Result<proto::ChunkRecord> copy = CopyOnWrite(file, *chunk);
+      if (copy.status().IsAlreadyExists()) continue;
+      GFS_RETURN_IF_ERROR(
+          copy.status().Prepend("copying shared chunk " + std::to_string(index) + " of " + path));
+      return LeaseFor(*copy, file.chunk_size(), resp);
+    }
     if (chunk) return LeaseFor(*chunk, file.chunk_size(), resp);
     Result<proto::ChunkRecord> allocated = AllocateChunk(file, index);
     if (allocated.status().IsAlreadyExists()) continue;
@@ -180,6 +188,110 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   return record;
 }
 
+Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& file,
+                                                     const proto::ChunkRecord& chunk) {
+  uint64_t handle;
+  std::vector<std::string> targets;
+  {
+    MutexLock lock(&mu_);
+    targets = UpToDateReplicas(chunks_[chunk.handle()], chunk.version());
+    if (targets.empty()) {
+      return Status::Unavailable(ChunkName(chunk.handle()) + " has no live replica at version " +
+                                 std::to_string(chunk.version()));
+    }
+    handle = next_handle_++;
+    allocating_.insert(handle);
+  }
+  struct Done {
+    ChunkManager* self;
+    uint64_t handle;
+    ~Done() {
+      MutexLock lock(&self->mu_);
+      self->allocating_.erase(handle);
+    }
+  } done{this, handle};
+  std::vector<Status> cloned = CallAll(targets, [&](const std::string& address) {
+    return chunkservers_->CloneChunk(address, chunk.handle(), handle, chunk.version());
+  });
+  std::vector<std::string> holders;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (cloned[i].ok()) {
+      holders.push_back(targets[i]);
+    } else {
+      LOG(WARNING) << cloned[i].ToString();
+    }
+  }
+  if (holders.empty()) {
+    return Status::Unavailable("no replica could copy " + ChunkName(chunk.handle()) + ": " +
+                               cloned.front().ToString());
+  }
+  proto::LogEntry entry;
+  entry.set_timestamp_us(clock_->NowMicros());
+  proto::CopyOnWriteOp* op = entry.mutable_copy_on_write();
+  op->set_inode_id(file.id());
+  op->set_index(chunk.index());
+  op->set_old_handle(chunk.handle());
+  op->set_new_handle(handle);
+  op->set_version(chunk.version());
+  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
+  {
+    MutexLock lock(&mu_);
+    ChunkState& state = chunks_[handle];
+    for (const std::string& address : holders) state.replicas[address] = chunk.version();
+  }
+  LOG(INFO) << ChunkName(chunk.handle()) << " is shared: copied to " << ChunkName(handle) << " on "
+            << holders.size() << " replicas for inode " << file.id();
+  proto::ChunkRecord record;
+  record.set_handle(handle);
+  record.set_version(chunk.version());
+  record.set_inode_id(file.id());
+  record.set_index(chunk.index());
+  record.set_refcount(1);
+  return record;
+}
+
+Status ChunkManager::FreezeForSnapshot(const std::vector<uint64_t>& handles) {
+  std::vector<std::pair<std::string, uint64_t>> to_revoke;  // (primary, handle)
+  {
+    MutexLock lock(&mu_);
+    const int64_t now = clock_->MonotonicMicros();
+    for (uint64_t handle : handles) {
+      ++frozen_[handle];
+      auto it = chunks_.find(handle);
+      if (it == chunks_.end() || !it->second.lease) continue;
+      if (it->second.lease->until_us > now)
+        to_revoke.emplace_back(it->second.lease->primary, handle);
+    }
+  }
+  Status result;
+  for (const auto& [primary, handle] : to_revoke) {
+    Status revoked = chunkservers_->RevokeLease(primary, handle);
+    MutexLock lock(&mu_);
+    auto it = chunks_.find(handle);
+    if (it == chunks_.end() || !it->second.lease) continue;
+    if (revoked.ok()) {
+      it->second.lease->until_us = 0;
+    } else if (result.ok()) {
+      it->second.lease->revoked = true;
+      result = Status::Unavailable(
+          "the lease of " + primary + " on " + ChunkName(handle) +
+          " could not be taken back and may be in force for " +
+          std::to_string((it->second.lease->until_us - clock_->MonotonicMicros()) / 1000) +
+          " more ms: " + revoked.ToString());
+    }
+  }
+  if (!result.ok()) Unfreeze(handles);
+  return result;
+}
+
+void ChunkManager::Unfreeze(const std::vector<uint64_t>& handles) {
+  MutexLock lock(&mu_);
+  for (uint64_t handle : handles) {
+    auto it = frozen_.find(handle);
+    if (it != frozen_.end() && --it->second <= 0) frozen_.erase(it);
+  }
+}
+
 Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
                               proto::GetWriteLeaseResponse* resp) {
   const uint64_t handle = chunk.handle();
@@ -197,6 +309,9 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
     }
     ChunkState& state = chunks_[handle];
     const int64_t now = clock_->MonotonicMicros();
+    if (frozen_.count(handle) != 0) {
+      return Status::Unavailable(ChunkName(handle) + " is being snapshotted");
+    }
     if (state.lease && state.lease->until_us > now) {
       const Lease& lease = *state.lease;
       if (!lease.revoked && lease.version == version && registry_->IsAlive(lease.primary)) {

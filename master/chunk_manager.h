@@ -76,6 +76,12 @@ class ChunkManager {
   void ProcessHeartbeat(const proto::HeartbeatRequest& req, proto::HeartbeatResponse* resp)
       EXCLUDES(mu_);
 
+  // Before a snapshot: takes back the leases of `handles` and refuses new ones until
+  // Unfreeze, so that no write lands in a chunk while it becomes shared. Unavailable
+  // (nothing stays frozen) if a lease could not be taken back and may still be in force.
+  Status FreezeForSnapshot(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
+  void Unfreeze(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
+
   // Forgets the replicas of a server declared dead.
   void ServerDead(const std::string& address) EXCLUDES(mu_);
 
@@ -100,6 +106,10 @@ class ChunkManager {
   // if another writer allocated it first.
   Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index)
       EXCLUDES(mu_);
+  // Replaces the shared chunk `chunk` of `file` by a private copy, cloned locally on
+  // each up-to-date replica, and logs it. AlreadyExists if another writer did first.
+  Result<proto::ChunkRecord> CopyOnWrite(const proto::InodeRecord& file,
+                                         const proto::ChunkRecord& chunk) EXCLUDES(mu_);
   // Returns (granting if needed) a lease on `chunk` of a file with `chunk_size` and
   // fills `resp`.
   Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
@@ -124,6 +134,8 @@ class ChunkManager {
   std::unordered_map<uint64_t, ChunkState> chunks_ GUARDED_BY(mu_);
   // Chunks being created whose AddChunk is not logged yet: not orphans.
   std::set<uint64_t> allocating_ GUARDED_BY(mu_);
+  // Chunks a snapshot is making shared: no lease on them meanwhile (count of snapshots).
+  std::map<uint64_t, int> frozen_ GUARDED_BY(mu_);
   // When each server last sent a full report (monotonic).
   std::map<std::string, int64_t> last_full_report_us_ GUARDED_BY(mu_);
   uint64_t next_handle_ GUARDED_BY(mu_);

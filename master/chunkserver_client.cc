@@ -61,6 +61,18 @@ class GrpcChunkServerClient final : public ChunkServerClient {
     });
   }
 
+  Status CloneChunk(const std::string& address, uint64_t src, uint64_t dst,
+                    uint64_t version) override {
+    proto::CloneChunkRequest req;
+    req.set_src(src);
+    req.set_dst(dst);
+    req.set_version(version);
+    proto::CloneChunkResponse resp;
+    return Call(address, "clone chunk", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->CloneChunk(ctx, req, &resp);
+    });
+  }
+
  private:
   using Stub = proto::ChunkServerService::Stub;
 

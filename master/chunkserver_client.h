@@ -30,6 +30,9 @@ class ChunkServerClient {
                             const std::vector<std::string>& secondaries) = 0;
   // Takes the lease of `handle` back from `address`.
   virtual Status RevokeLease(const std::string& address, uint64_t handle) = 0;
+  // Copies replica `src` (at `version`) to a new chunk `dst` on `address`, locally.
+  virtual Status CloneChunk(const std::string& address, uint64_t src, uint64_t dst,
+                            uint64_t version) = 0;
 };
 
 // The real one, over gRPC; `timeout` is each call's deadline.

@@ -11,6 +11,7 @@
 #include "master/chunkserver_registry.h"
 #include "master/garbage_collector.h"
 #include "master/master_service.h"
+#include "master/snapshotter.h"
 #include "master/state_machine.h"
 
 namespace gfs::master {
@@ -35,8 +36,9 @@ Status MasterServer::Start() {
   chunk_options.full_report_interval_ms = options_.full_report_interval_ms;
   chunk_manager_ = std::make_unique<ChunkManager>(chunk_options, log_.get(), registry_.get(),
                                                   chunkserver_client_.get(), Clock::Real());
-  service_ =
-      std::make_unique<MasterServiceImpl>(namespace_.get(), chunk_manager_.get(), log_.get());
+  snapshotter_ = std::make_unique<Snapshotter>(namespace_.get(), chunk_manager_.get(), log_.get());
+  service_ = std::make_unique<MasterServiceImpl>(namespace_.get(), chunk_manager_.get(),
+                                                 snapshotter_.get(), log_.get());
   heartbeat_service_ =
       std::make_unique<HeartbeatServiceImpl>(registry_.get(), chunk_manager_.get());
 
@@ -76,6 +78,7 @@ void MasterServer::Shutdown() {
   }
   heartbeat_service_.reset();
   service_.reset();
+  snapshotter_.reset();
   chunk_manager_.reset();
   chunkserver_client_.reset();
   registry_.reset();

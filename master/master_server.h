@@ -25,6 +25,7 @@ class ChunkManager;
 class ChunkServerClient;
 class ChunkServerRegistry;
 class GarbageCollector;
+class Snapshotter;
 class HeartbeatServiceImpl;
 class MasterServiceImpl;
 class MasterStateMachine;
@@ -73,6 +74,7 @@ class MasterServer {
   std::unique_ptr<ChunkServerRegistry> registry_;
   std::unique_ptr<ChunkServerClient> chunkserver_client_;
   std::unique_ptr<ChunkManager> chunk_manager_;
+  std::unique_ptr<Snapshotter> snapshotter_;
   std::unique_ptr<MasterServiceImpl> service_;
   std::unique_ptr<HeartbeatServiceImpl> heartbeat_service_;
   // Declares silent chunkservers dead.

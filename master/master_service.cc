@@ -5,6 +5,7 @@
 #include "master/chunk_manager.h"
 #include "master/chunkserver_registry.h"
 #include "master/namespace.h"
+#include "master/snapshotter.h"
 
 namespace gfs::master {
 namespace {
@@ -70,6 +71,11 @@ grpc::Status MasterServiceImpl::Rename(grpc::ServerContext*, const proto::Rename
 grpc::Status MasterServiceImpl::Undelete(grpc::ServerContext*, const proto::UndeleteRequest* req,
                                          proto::UndeleteResponse* resp) {
   return Reply(ns_->Undelete(req->path()), resp->mutable_info());
+}
+
+grpc::Status MasterServiceImpl::Snapshot(grpc::ServerContext*, const proto::SnapshotRequest* req,
+                                         proto::SnapshotResponse*) {
+  return ToGrpc(snapshotter_->Snapshot(req->src(), req->dst()));
 }
 
 grpc::Status MasterServiceImpl::GetChunkLocations(grpc::ServerContext*,

@@ -12,12 +12,13 @@ namespace gfs::master {
 class ChunkManager;
 class ChunkServerRegistry;
 class Namespace;
+class Snapshotter;
 
 class MasterServiceImpl final : public proto::MasterService::Service {
  public:
   // Every pointer must outlive the service.
-  MasterServiceImpl(Namespace* ns, ChunkManager* chunks, OpLog* log)
-      : ns_(ns), chunks_(chunks), log_(log) {}
+  MasterServiceImpl(Namespace* ns, ChunkManager* chunks, Snapshotter* snapshotter, OpLog* log)
+      : ns_(ns), chunks_(chunks), snapshotter_(snapshotter), log_(log) {}
 
   grpc::Status Ping(grpc::ServerContext* ctx, const proto::PingRequest* req,
                     proto::PingResponse* resp) override;
@@ -37,6 +38,8 @@ class MasterServiceImpl final : public proto::MasterService::Service {
                       proto::RenameResponse* resp) override;
   grpc::Status Undelete(grpc::ServerContext* ctx, const proto::UndeleteRequest* req,
                         proto::UndeleteResponse* resp) override;
+  grpc::Status Snapshot(grpc::ServerContext* ctx, const proto::SnapshotRequest* req,
+                        proto::SnapshotResponse* resp) override;
   grpc::Status GetChunkLocations(grpc::ServerContext* ctx,
                                  const proto::GetChunkLocationsRequest* req,
                                  proto::GetChunkLocationsResponse* resp) override;
@@ -51,6 +54,7 @@ class MasterServiceImpl final : public proto::MasterService::Service {
  private:
   Namespace* const ns_;
   ChunkManager* const chunks_;
+  Snapshotter* const snapshotter_;
   OpLog* const log_;
 };
 

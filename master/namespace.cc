@@ -85,6 +85,15 @@ Status Namespace::Purge(const proto::TrashRecord& trash) {
   return Propose(std::move(entry)).status;
 }
 
+Status Namespace::Snapshot(const std::string& src, const std::string& dst) {
+  GFS_RETURN_IF_ERROR(ValidatePath(src));
+  GFS_RETURN_IF_ERROR(ValidatePath(dst));
+  proto::LogEntry entry;
+  entry.mutable_snapshot()->set_src(src);
+  entry.mutable_snapshot()->set_dst(dst);
+  return Propose(std::move(entry)).status;
+}
+
 Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length) {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   proto::LogEntry entry;

@@ -51,6 +51,10 @@ class Namespace {
   // Drops a trash entry for good. NotFound if it was undeleted or purged meanwhile.
   Status Purge(const proto::TrashRecord& trash);
 
+  // Logs a snapshot of the tree at `src` as `dst` (see SnapshotOp). The caller took the
+  // chunks' leases back first (Snapshotter).
+  Status Snapshot(const std::string& src, const std::string& dst);
+
   // Raises the length of file `path` to `length` if shorter; returns its attributes.
   Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length);
 

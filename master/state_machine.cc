@@ -178,16 +178,30 @@ ApplyResult ApplyCreateFile(const proto::LogEntry& entry, MetaTxn* txn) {
 Status DeleteFileChunks(MetaTxn* txn, uint64_t inode_id) {
   const std::string prefix = FileChunkPrefix(inode_id);
   std::vector<std::string> keys;
+  std::vector<uint64_t> handles;
   std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->value().size() != 8) {
       return Status::DataLoss("chunk entry of inode " + std::to_string(inode_id) + " is malformed");
     }
     keys.push_back(it->key().ToString());
-    txn->Delete(ChunkKey(GetBigEndian64(it->value().data())));
+    handles.push_back(GetBigEndian64(it->value().data()));
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "scanning a file's chunks");
   for (const std::string& key : keys) txn->Delete(key);
+  // A chunk shared with a snapshot stays for the others; the last reference drops it.
+  for (uint64_t handle : handles) {
+    proto::ChunkRecord chunk;
+    Status s = txn->GetProto(ChunkKey(handle), &chunk);
+    if (s.IsNotFound()) continue;
+    GFS_RETURN_IF_ERROR(s);
+    if (chunk.refcount() > 1) {
+      chunk.set_refcount(chunk.refcount() - 1);
+      txn->PutProto(ChunkKey(handle), chunk);
+    } else {
+      txn->Delete(ChunkKey(handle));
+    }
+  }
   return Status::OK();
 }
 
@@ -342,6 +356,17 @@ ApplyResult ApplyRename(const proto::LogEntry& entry, MetaTxn* txn) {
   return ApplyResult{Status::OK(), {}};
 }
 
+// Keeps the next-handle counter past `used`.
+void RaiseNextHandle(MetaTxn* txn, uint64_t used) {
+  std::string next;
+  if (!txn->Get(NextChunkHandleKey(), &next).ok() || next.size() != 8 ||
+      GetBigEndian64(next.data()) <= used) {
+    std::string value;
+    PutBigEndian64(&value, used + 1);
+    txn->Put(NextChunkHandleKey(), value);
+  }
+}
+
 ApplyResult ApplyAddChunk(const proto::LogEntry& entry, MetaTxn* txn) {
   const proto::AddChunkOp& op = entry.add_chunk();
   proto::InodeRecord file;
@@ -368,17 +393,12 @@ ApplyResult ApplyAddChunk(const proto::LogEntry& entry, MetaTxn* txn) {
   chunk.set_version(op.version());
   chunk.set_inode_id(op.inode_id());
   chunk.set_index(op.index());
+  chunk.set_refcount(1);
   txn->PutProto(ChunkKey(op.handle()), chunk);
   std::string handle_bytes;
   PutBigEndian64(&handle_bytes, op.handle());
   txn->Put(FileChunkKey(op.inode_id(), op.index()), handle_bytes);
-  std::string next;
-  if (!txn->Get(NextChunkHandleKey(), &next).ok() || next.size() != 8 ||
-      GetBigEndian64(next.data()) <= op.handle()) {
-    std::string value;
-    PutBigEndian64(&value, op.handle() + 1);
-    txn->Put(NextChunkHandleKey(), value);
-  }
+  RaiseNextHandle(txn, op.handle());
   return ApplyResult{Status::OK(), ToFileInfo(file)};
 }
 
@@ -414,7 +434,167 @@ ApplyResult ApplyExtendFile(const proto::LogEntry& entry, MetaTxn* txn) {
   return Found(*file);
 }
 
+// Copies file `from`'s chunk list to file `to`, one more reference per chunk.
+Status ShareFileChunks(MetaTxn* txn, uint64_t from, uint64_t to) {
+  const std::string prefix = FileChunkPrefix(from);
+  std::vector<std::pair<uint64_t, uint64_t>> entries;  // (index, handle)
+  std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8) {
+      return Status::DataLoss("chunk entry of inode " + std::to_string(from) + " is malformed");
+    }
+    entries.emplace_back(GetBigEndian64(it->key().data() + prefix.size()),
+                         GetBigEndian64(it->value().data()));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "scanning a file's chunks");
+  it.reset();
+  for (const auto& [index, handle] : entries) {
+    proto::ChunkRecord chunk;
+    GFS_RETURN_IF_ERROR(txn->GetProto(ChunkKey(handle), &chunk));
+    chunk.set_refcount(std::max<uint32_t>(1, chunk.refcount()) + 1);
+    txn->PutProto(ChunkKey(handle), chunk);
+    std::string value;
+    PutBigEndian64(&value, handle);
+    txn->Put(FileChunkKey(to, index), value);
+  }
+  return Status::OK();
+}
+
+ApplyResult ApplySnapshot(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::SnapshotOp& op = entry.snapshot();
+  if (Status s = ValidatePath(op.src()); !s.ok()) return Error(s);
+  if (Status s = ValidatePath(op.dst()); !s.ok()) return Error(s);
+  if (IsSameOrUnder(op.dst(), op.src())) {
+    return Error(
+        Status::InvalidArgument("cannot snapshot " + op.src() + " into itself (" + op.dst() + ")"));
+  }
+  Result<proto::InodeRecord> src = ResolvePath(txn, op.src());
+  if (!src.ok()) return Error(src.status());
+  if (op.dst() == "/" || ResolvePath(txn, op.dst()).ok()) {
+    return Error(Status::AlreadyExists(op.dst() + " already exists"));
+  }
+  Result<proto::InodeRecord> parent = ResolveParentDirectory(txn, op.dst());
+  if (!parent.ok()) return Error(parent.status());
+
+  // Copy the tree breadth-first: (source inode, the copy's parent, the copy's name).
+  struct Pending {
+    proto::InodeRecord source;
+    uint64_t parent_id;
+    std::string name;
+  };
+  std::vector<Pending> pending = {{*src, parent->id(), BaseName(op.dst())}};
+  proto::InodeRecord top;
+  while (!pending.empty()) {
+    Pending next = std::move(pending.back());
+    pending.pop_back();
+    proto::InodeRecord copy = next.source;
+    copy.set_id(AllocateInodeId(txn));
+    copy.set_parent_id(next.parent_id);
+    copy.set_name(next.name);
+    PutInode(txn, copy);
+    PutDentry(txn, copy);
+    if (top.id() == 0) top = copy;
+    if (copy.type() == proto::FILE_TYPE_FILE) {
+      if (Status s = ShareFileChunks(txn, next.source.id(), copy.id()); !s.ok()) return Error(s);
+      continue;
+    }
+    const std::string prefix = DentryPrefix(next.source.id());
+    std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+    std::vector<proto::DentryRecord> children;
+    std::vector<std::string> names;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      proto::DentryRecord child;
+      if (!child.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return Error(Status::DataLoss("a dentry under " + op.src() + " does not parse"));
+      }
+      children.push_back(child);
+      names.emplace_back(DentryName(it->key().ToStringView()));
+    }
+    if (!it->status().ok()) return Error(FromRocksDb(it->status(), "scanning " + op.src()));
+    it.reset();
+    for (size_t i = 0; i < children.size(); ++i) {
+      Result<proto::InodeRecord> child = GetInode(txn, children[i].inode_id());
+      if (!child.ok()) return Error(child.status());
+      pending.push_back({*child, copy.id(), names[i]});
+    }
+  }
+  if (Status s = TouchDirectory(txn, parent->id(), entry.timestamp_us()); !s.ok()) {
+    return Error(s);
+  }
+  return Found(top);
+}
+
+ApplyResult ApplyCopyOnWrite(const proto::LogEntry& entry, MetaTxn* txn) {
+  const proto::CopyOnWriteOp& op = entry.copy_on_write();
+  std::string current;
+  Status s = txn->Get(FileChunkKey(op.inode_id(), op.index()), &current);
+  if (s.IsNotFound()) {
+    return Error(Status::NotFound("chunk " + std::to_string(op.index()) + " of inode " +
+                                  std::to_string(op.inode_id()) + " is gone"));
+  }
+  if (!s.ok()) return Error(s);
+  if (current.size() != 8 || GetBigEndian64(current.data()) != op.old_handle()) {
+    // Another writer copied it first: use theirs.
+    return Error(Status::AlreadyExists("chunk " + std::to_string(op.index()) + " of inode " +
+                                       std::to_string(op.inode_id()) + " was already copied"));
+  }
+  proto::ChunkRecord old_chunk;
+  s = txn->GetProto(ChunkKey(op.old_handle()), &old_chunk);
+  if (!s.ok()) return Error(s);
+  if (old_chunk.refcount() > 1) {
+    old_chunk.set_refcount(old_chunk.refcount() - 1);
+    txn->PutProto(ChunkKey(op.old_handle()), old_chunk);
+  } else {
+    txn->Delete(ChunkKey(op.old_handle()));
+  }
+  proto::ChunkRecord copy;
+  copy.set_handle(op.new_handle());
+  copy.set_version(op.version());
+  copy.set_inode_id(op.inode_id());
+  copy.set_index(op.index());
+  copy.set_refcount(1);
+  txn->PutProto(ChunkKey(op.new_handle()), copy);
+  std::string value;
+  PutBigEndian64(&value, op.new_handle());
+  txn->Put(FileChunkKey(op.inode_id(), op.index()), value);
+  RaiseNextHandle(txn, op.new_handle());
+  return ApplyResult{Status::OK(), {}};
+}
+
 }  // namespace
+
+Result<std::vector<uint64_t>> CollectChunkHandles(MetaTxn* txn, const proto::InodeRecord& root) {
+  std::vector<uint64_t> handles;
+  std::vector<proto::InodeRecord> pending = {root};
+  while (!pending.empty()) {
+    proto::InodeRecord inode = std::move(pending.back());
+    pending.pop_back();
+    if (inode.type() == proto::FILE_TYPE_FILE) {
+      GFS_ASSIGN_OR_RETURN(std::vector<proto::ChunkRecord> chunks,
+                           ListFileChunks(txn, inode.id(), 0, 0));
+      for (const proto::ChunkRecord& chunk : chunks) handles.push_back(chunk.handle());
+      continue;
+    }
+    const std::string prefix = DentryPrefix(inode.id());
+    std::vector<uint64_t> children;
+    {
+      std::unique_ptr<rocksdb::Iterator> it = txn->NewIterator();
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        proto::DentryRecord child;
+        if (!child.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return Status::DataLoss("a dentry does not parse");
+        }
+        children.push_back(child.inode_id());
+      }
+      if (!it->status().ok()) return FromRocksDb(it->status(), "scanning a directory");
+    }
+    for (uint64_t id : children) {
+      GFS_ASSIGN_OR_RETURN(proto::InodeRecord child, GetInode(txn, id));
+      pending.push_back(std::move(child));
+    }
+  }
+  return handles;
+}
 
 Result<std::vector<proto::ChunkRecord>> ListFileChunks(MetaTxn* txn, uint64_t inode_id,
                                                        uint64_t first_index, uint64_t count) {
@@ -435,6 +615,9 @@ Result<std::vector<proto::ChunkRecord>> ListFileChunks(MetaTxn* txn, uint64_t in
                               std::to_string(inode_id) + " has no chunk record");
     }
     GFS_RETURN_IF_ERROR(s);
+    // Where the chunk is in *this* file (a snapshot shares it with another).
+    chunk.set_inode_id(inode_id);
+    chunk.set_index(index);
     chunks.push_back(std::move(chunk));
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "listing a file's chunks");
@@ -530,6 +713,10 @@ ApplyResult MasterStateMachine::Apply(const proto::LogEntry& entry, MetaTxn* txn
       return ApplyUndelete(entry, txn);
     case proto::LogEntry::kPurge:
       return ApplyPurge(entry, txn);
+    case proto::LogEntry::kSnapshot:
+      return ApplySnapshot(entry, txn);
+    case proto::LogEntry::kCopyOnWrite:
+      return ApplyCopyOnWrite(entry, txn);
     case proto::LogEntry::OP_NOT_SET:
       break;
   }

@@ -36,6 +36,8 @@ Result<std::vector<proto::ChunkRecord>> ListFileChunks(MetaTxn* txn, uint64_t in
 // The chunk at `index` of a file, or nothing if that index has no chunk.
 Result<std::optional<proto::ChunkRecord>> GetFileChunk(MetaTxn* txn, uint64_t inode_id,
                                                        uint64_t index);
+// Every chunk handle of the files in the tree at `root` (with repeats if shared).
+Result<std::vector<uint64_t>> CollectChunkHandles(MetaTxn* txn, const proto::InodeRecord& root);
 // The record of chunk `handle`; NotFound if no file references it.
 Result<proto::ChunkRecord> GetChunk(MetaTxn* txn, uint64_t handle);
 // Trash entries deleted before `deleted_before_us`, oldest first, at most `max_entries`.

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "master/snapshotter.h"
 #include "tests/master/namespace_fixture.h"
 
 namespace gfs::master {
@@ -44,6 +45,20 @@ class FakeChunkServers : public ChunkServerClient {
     return Status::OK();
   }
 
+  Status CloneChunk(const std::string& address, uint64_t src, uint64_t dst,
+                    uint64_t version) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    if (versions_[{address, src}] != version) return Status::FailedPrecondition("version");
+    versions_[{address, dst}] = version;
+    ++clones_;
+    return Status::OK();
+  }
+  int clones() {
+    MutexLock lock(&mu_);
+    return clones_;
+  }
+
   void SetDown(const std::string& address, bool down) {
     MutexLock lock(&mu_);
     if (down) {
@@ -72,6 +87,7 @@ class FakeChunkServers : public ChunkServerClient {
   std::map<uint64_t, std::pair<std::string, uint64_t>> primaries_;
   int grants_ = 0;
   int revokes_ = 0;
+  int clones_ = 0;
 };
 
 constexpr uint64_t kLeaseMs = 1000;
@@ -316,6 +332,67 @@ TEST_F(ChunkManagerTest, FullReportsAreAskedForPeriodically) {
   EXPECT_FALSE(Heartbeat("cs1:1", false).send_full_report());
   clock_.Advance(ChunkManagerOptions{}.full_report_interval_ms * 1000 + 1);
   EXPECT_TRUE(Heartbeat("cs1:1", false).send_full_report());
+}
+
+TEST_F(ChunkManagerTest, SnapshotSharesChunksUntilTheFirstWriteCopiesThem) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(manager_->GetWriteLease("/f", 1, &lease));
+  const uint64_t shared = lease.handle();
+  Snapshotter snapshotter(ns_.get(), manager_.get(), log_.get());
+  ASSERT_OK(snapshotter.Snapshot("/f", "/snap"));
+  EXPECT_EQ(fake_.revokes(), 2);  // both chunks had live leases: taken back first
+
+  auto handles = [&](const std::string& path) {
+    proto::GetChunkLocationsResponse resp;
+    EXPECT_OK(manager_->GetChunkLocations(path, 0, 0, &resp));
+    std::vector<uint64_t> out;
+    for (const auto& chunk : resp.chunks()) out.push_back(chunk.handle());
+    return out;
+  };
+  EXPECT_EQ(handles("/f"), handles("/snap"));
+
+  // Writing chunk 1 of the source copies it: the snapshot keeps the old chunk.
+  proto::GetWriteLeaseResponse after;
+  ASSERT_OK(manager_->GetWriteLease("/f", 1, &after));
+  EXPECT_NE(after.handle(), shared);
+  EXPECT_EQ(fake_.clones(), 3);  // one local copy per replica
+  EXPECT_EQ(handles("/snap")[1], shared);
+  EXPECT_EQ(handles("/f")[1], after.handle());
+  EXPECT_EQ(handles("/f")[0], handles("/snap")[0]);  // chunk 0 is still shared
+  // Writing the snapshot's chunk 1 now needs no copy: it is the only reference left.
+  ASSERT_OK(manager_->GetWriteLease("/snap", 1, &after));
+  EXPECT_EQ(after.handle(), shared);
+  EXPECT_EQ(fake_.clones(), 3);
+
+  // Deleting and purging the source leaves the snapshot's chunks referenced.
+  ASSERT_OK(ns_->Delete("/f", false));
+  auto expired = ns_->ExpiredTrash(-1'000'000, 10);
+  ASSERT_OK(expired);
+  ASSERT_OK(ns_->Purge((*expired)[0]));
+  proto::ChunkReport report;
+  report.set_handle(handles("/snap")[0]);
+  report.set_version(lease.version());
+  EXPECT_EQ(Heartbeat(lease.replicas(0), true, {report}).delete_chunks_size(), 0);
+  EXPECT_EQ(handles("/snap").size(), 2u);
+}
+
+TEST_F(ChunkManagerTest, SnapshotErrors) {
+  Snapshotter snapshotter(ns_.get(), manager_.get(), log_.get());
+  ASSERT_CODE(snapshotter.Snapshot("/missing", "/x"), StatusCode::kNotFound);
+  ASSERT_CODE(snapshotter.Snapshot("/f", "/f"), StatusCode::kInvalidArgument);
+  ASSERT_OK(ns_->Mkdir("/d", false));
+  ASSERT_CODE(snapshotter.Snapshot("/d", "/d/inside"), StatusCode::kInvalidArgument);
+  ASSERT_CODE(snapshotter.Snapshot("/f", "/d"), StatusCode::kAlreadyExists);
+  ASSERT_CODE(snapshotter.Snapshot("/f", "/nodir/x"), StatusCode::kNotFound);
+  // A lease that cannot be taken back (primary down) makes the snapshot wait.
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  fake_.SetDown(lease.primary(), true);
+  ASSERT_CODE(snapshotter.Snapshot("/f", "/g"), StatusCode::kUnavailable);
+  ASSERT_CODE(ns_->Stat("/g"), StatusCode::kNotFound);
+  AdvanceWithHeartbeats(2 * kLeaseMs, lease.primary());
+  ASSERT_OK(snapshotter.Snapshot("/f", "/g"));
 }
 
 TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {

@@ -206,6 +206,11 @@ class Client {
   // `path` exists again.
   virtual Status Undelete(const std::string& path) = 0;
 
+  // Makes `dst` a copy-on-write snapshot of the file or directory tree at `src`: it
+  // shares src's chunks until either side writes them. NotFound if `src` is missing,
+  // AlreadyExists if `dst` exists, InvalidArgument if `dst` lies inside `src`.
+  virtual Status Snapshot(const std::string& src, const std::string& dst) = 0;
+
   // Renames a file or directory. Returns AlreadyExists if `dst` exists, NotFound if
   // `src` or `dst`'s parent is missing, InvalidArgument when moving a directory into
   // its own subtree.
