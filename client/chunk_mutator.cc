@@ -54,8 +54,9 @@ ChunkMutator::ChunkMutator(std::shared_ptr<MasterChannel> lease_master,
       chunkservers_(std::move(chunkservers)),
       options_(options) {}
 
-Status ChunkMutator::Mutate(const std::string& path, uint64_t chunk_size, uint64_t file_offset,
-                            std::string_view data, bool flush, const std::atomic<bool>* cancelled) {
+Status ChunkMutator::Mutate(const std::string& path, uint64_t inode_id, uint64_t chunk_size,
+                            uint64_t file_offset, std::string_view data, bool flush,
+                            const std::atomic<bool>* cancelled) {
   if (chunk_size == 0) return Status::Internal("write " + path + ": chunk size 0");
   const uint64_t index = file_offset / chunk_size;
   const uint64_t offset_in_chunk = file_offset % chunk_size;
@@ -63,7 +64,7 @@ Status ChunkMutator::Mutate(const std::string& path, uint64_t chunk_size, uint64
                                ? "sync " + path + " chunk " + std::to_string(index)
                                : "write " + path + " at offset " + std::to_string(file_offset);
   return RetryWithLease(
-      what, path, index,
+      what, path, inode_id, index,
       [&](const WriteLease& lease, Clock::time_point deadline, std::vector<std::string>* failed) {
         if (lease.chunk_size != chunk_size || offset_in_chunk + data.size() > chunk_size) {
           return Status::Internal("mutation of " + std::to_string(data.size()) +
@@ -75,12 +76,12 @@ Status ChunkMutator::Mutate(const std::string& path, uint64_t chunk_size, uint64
       cancelled);
 }
 
-Result<ChunkMutator::AppendOutcome> ChunkMutator::Append(const std::string& path, uint64_t index,
-                                                         std::string_view record) {
+Result<ChunkMutator::AppendOutcome> ChunkMutator::Append(const std::string& path, uint64_t inode_id,
+                                                         uint64_t index, std::string_view record) {
   AppendOutcome outcome;
   const std::string what = "append " + path + " chunk " + std::to_string(index);
   GFS_RETURN_IF_ERROR(RetryWithLease(
-      what, path, index,
+      what, path, inode_id, index,
       [&](const WriteLease& lease, Clock::time_point deadline, std::vector<std::string>* failed) {
         const uint64_t data_id = RandomDataId();
         GFS_RETURN_IF_ERROR(Push(lease, data_id, record, deadline, failed));
@@ -106,7 +107,7 @@ Result<ChunkMutator::AppendOutcome> ChunkMutator::Append(const std::string& path
 }
 
 Status ChunkMutator::RetryWithLease(const std::string& what, const std::string& path,
-                                    uint64_t index, const AttemptFn& attempt,
+                                    uint64_t inode_id, uint64_t index, const AttemptFn& attempt,
                                     const std::atomic<bool>* cancelled) {
   const Clock::time_point deadline = Clock::now() + options_.data_timeout;
   RetryBackoff backoff(options_.initial_backoff, options_.max_backoff);
@@ -117,7 +118,7 @@ Status ChunkMutator::RetryWithLease(const std::string& what, const std::string& 
       return Status::Aborted(what + ": the writer was abandoned");
     }
     ++attempts;
-    Result<WriteLease> lease = GetLease(path, index);
+    Result<WriteLease> lease = GetLease(path, inode_id, index);
     if (!lease.ok()) {
       if (!Unreachable(lease.status())) return lease.status().Prepend(what);
       last = lease.status().Prepend("get write lease");
@@ -125,7 +126,7 @@ Status ChunkMutator::RetryWithLease(const std::string& what, const std::string& 
       std::vector<std::string> failed;
       const Status s = attempt(*lease, deadline, &failed);
       if (s.ok()) return Status::OK();
-      leases_.Drop(path, index);
+      leases_.Drop(inode_id, index);
       last = s;
       if (s.code() == StatusCode::kUnimplemented || s.code() == StatusCode::kInvalidArgument ||
           s.code() == StatusCode::kInternal) {
@@ -144,11 +145,13 @@ Status ChunkMutator::RetryWithLease(const std::string& what, const std::string& 
   }
 }
 
-Result<WriteLease> ChunkMutator::GetLease(const std::string& path, uint64_t index) {
-  if (std::optional<WriteLease> cached = leases_.Get(path, index)) return *cached;
+Result<WriteLease> ChunkMutator::GetLease(const std::string& path, uint64_t inode_id,
+                                          uint64_t index) {
+  if (std::optional<WriteLease> cached = leases_.Get(inode_id, index)) return *cached;
   proto::GetWriteLeaseRequest req;
   req.set_path(path);
   req.set_index(index);
+  req.set_inode_id(inode_id);
   proto::GetWriteLeaseResponse resp;
   GFS_RETURN_IF_ERROR(lease_master_->Call("lease " + path + " chunk " + std::to_string(index),
                                           [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
@@ -163,7 +166,7 @@ Result<WriteLease> ChunkMutator::GetLease(const std::string& path, uint64_t inde
   if (lease.primary.empty() || lease.replicas.empty()) {
     return Status::Unavailable("the master named no primary or no replicas");
   }
-  leases_.Put(path, index, lease);
+  leases_.Put(inode_id, index, lease);
   return lease;
 }
 

@@ -43,8 +43,11 @@ class ChunkMutator {
   // error>" ("sync PATH chunk I: ..." for a flush); errors of the master other than
   // UNAVAILABLE and DEADLINE_EXCEEDED (NotFound, ...) are returned at once.
   // REQUIRES: the bytes lie within one chunk.
-  Status Mutate(const std::string& path, uint64_t chunk_size, uint64_t file_offset,
-                std::string_view data, bool flush, const std::atomic<bool>* cancelled);
+  // `inode_id` names the file for the master (whatever its path is now); `path` is for
+  // messages.
+  Status Mutate(const std::string& path, uint64_t inode_id, uint64_t chunk_size,
+                uint64_t file_offset, std::string_view data, bool flush,
+                const std::atomic<bool>* cancelled);
 
   // What one record append to one chunk did.
   struct AppendOutcome {
@@ -56,7 +59,8 @@ class ChunkMutator {
   // Appends `record` to chunk `index` of `path` at an offset the primary chooses, with
   // the same retries and deadline as Mutate ("append PATH chunk I: <last error>").
   // A retried append may leave a copy or padding behind: at-least-once.
-  Result<AppendOutcome> Append(const std::string& path, uint64_t index, std::string_view record);
+  Result<AppendOutcome> Append(const std::string& path, uint64_t inode_id, uint64_t index,
+                               std::string_view record);
 
  private:
   // One try against a lease; on failure sets `*failed` to the replicas known to be
@@ -66,11 +70,12 @@ class ChunkMutator {
                            std::vector<std::string>* failed)>;
   // Runs `attempt` against the lease of chunk `index` of `path` until it succeeds, an
   // error that retrying cannot fix comes back, or data_timeout passes.
-  Status RetryWithLease(const std::string& what, const std::string& path, uint64_t index,
-                        const AttemptFn& attempt, const std::atomic<bool>* cancelled);
+  Status RetryWithLease(const std::string& what, const std::string& path, uint64_t inode_id,
+                        uint64_t index, const AttemptFn& attempt,
+                        const std::atomic<bool>* cancelled);
 
-  // The lease for chunk `index` of `path`, from the cache or the master.
-  Result<WriteLease> GetLease(const std::string& path, uint64_t index);
+  // The lease for chunk `index` of file `inode_id`, from the cache or the master.
+  Result<WriteLease> GetLease(const std::string& path, uint64_t inode_id, uint64_t index);
 
   // One attempt: push then write. On failure sets `*failed` to the replicas known to be
   // unreachable.

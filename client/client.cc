@@ -231,12 +231,12 @@ class GrpcClient final : public Client {
     uint64_t index = info.size == 0 ? 0 : (info.size - 1) / info.chunk_size;
     {
       MutexLock lock(&append_mu_);
-      auto it = append_index_.find(path);
+      auto it = append_index_.find(info.inode_id);
       if (it != append_index_.end()) index = std::max(index, it->second);
     }
     while (true) {
       GFS_ASSIGN_OR_RETURN(client::ChunkMutator::AppendOutcome outcome,
-                           mutator_->Append(path, index, record));
+                           mutator_->Append(path, info.inode_id, index, record));
       if (outcome.chunk_full) {
         ++index;
         continue;
@@ -244,11 +244,12 @@ class GrpcClient final : public Client {
       {
         MutexLock lock(&append_mu_);
         if (append_index_.size() >= 1024) append_index_.clear();  // bounded; a hint only
-        append_index_[path] = index;
+        append_index_[info.inode_id] = index;
       }
       const uint64_t offset = index * info.chunk_size + outcome.offset;
       proto::ExtendFileRequest req;
       req.set_path(path);
+      req.set_inode_id(info.inode_id);
       req.set_length(offset + record.size());
       proto::ExtendFileResponse resp;
       GFS_RETURN_IF_ERROR(channel_->Call("append " + path,
@@ -298,7 +299,7 @@ class GrpcClient final : public Client {
       return Status::Internal(path + ": the master gave chunk size 0");
     }
     return std::unique_ptr<FileWriter>(new client::PipelinedFileWriter(
-        path, info.chunk_size, offset, channel_, mutator_, options_));
+        path, info.inode_id, info.chunk_size, offset, channel_, mutator_, options_));
   }
 
   const ClientOptions options_;
@@ -306,9 +307,10 @@ class GrpcClient final : public Client {
   const std::shared_ptr<MasterChannel> channel_;
   const std::shared_ptr<client::ChunkServerPool> chunkservers_;
   const std::shared_ptr<client::ChunkMutator> mutator_;
-  // Per path, the chunk this client last appended to: where the next append starts.
+  // Per file (inode), the chunk this client last appended to: where the next append
+  // starts.
   Mutex append_mu_;
-  std::map<std::string, uint64_t> append_index_ GUARDED_BY(append_mu_);
+  std::map<uint64_t, uint64_t> append_index_ GUARDED_BY(append_mu_);
 };
 
 }  // namespace

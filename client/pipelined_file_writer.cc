@@ -6,11 +6,12 @@ namespace gfs::client {
 
 using Clock = std::chrono::steady_clock;
 
-PipelinedFileWriter::PipelinedFileWriter(std::string path, uint64_t chunk_size, uint64_t offset,
-                                         std::shared_ptr<MasterChannel> master,
+PipelinedFileWriter::PipelinedFileWriter(std::string path, uint64_t inode_id, uint64_t chunk_size,
+                                         uint64_t offset, std::shared_ptr<MasterChannel> master,
                                          std::shared_ptr<ChunkMutator> mutator,
                                          const ClientOptions& options)
     : path_(std::move(path)),
+      inode_id_(inode_id),
       chunk_size_(chunk_size),
       master_(std::move(master)),
       mutator_(std::move(mutator)),
@@ -69,6 +70,7 @@ Status PipelinedFileWriter::Sync() {
   if (end_ > extended_) {
     proto::ExtendFileRequest req;
     req.set_path(path_);
+    req.set_inode_id(inode_id_);
     req.set_length(end_);
     proto::ExtendFileResponse resp;
     GFS_RETURN_IF_ERROR(
@@ -156,7 +158,8 @@ void PipelinedFileWriter::WorkerLoop() {
 
     Status s;
     if (!skip) {
-      s = mutator_->Mutate(path_, chunk_size_, unit.offset, unit.data, unit.flush, &abandoned_);
+      s = mutator_->Mutate(path_, inode_id_, chunk_size_, unit.offset, unit.data, unit.flush,
+                           &abandoned_);
     }
 
     mu_.Lock();

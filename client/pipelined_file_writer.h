@@ -32,7 +32,8 @@ class PipelinedFileWriter final : public gfs::FileWriter {
  public:
   // A writer of file `path`, whose chunks are `chunk_size` bytes, from `offset` on.
   // REQUIRES: chunk_size > 0.
-  PipelinedFileWriter(std::string path, uint64_t chunk_size, uint64_t offset,
+  // `inode_id` identifies the file for the master, whatever its path becomes later.
+  PipelinedFileWriter(std::string path, uint64_t inode_id, uint64_t chunk_size, uint64_t offset,
                       std::shared_ptr<MasterChannel> master, std::shared_ptr<ChunkMutator> mutator,
                       const ClientOptions& options);
   // Abandons what was not sent yet (no sync) and joins the workers once their current
@@ -72,6 +73,7 @@ class PipelinedFileWriter final : public gfs::FileWriter {
 
   // Const after construction.
   const std::string path_;
+  const uint64_t inode_id_;
   const uint64_t chunk_size_;
   const std::shared_ptr<MasterChannel> master_;
   const std::shared_ptr<ChunkMutator> mutator_;

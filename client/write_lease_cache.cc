@@ -2,22 +2,22 @@
 
 namespace gfs::client {
 
-std::optional<WriteLease> WriteLeaseCache::Get(const std::string& path, uint64_t index) {
+std::optional<WriteLease> WriteLeaseCache::Get(uint64_t inode_id, uint64_t index) {
   MutexLock lock(&mu_);
-  auto it = leases_.find(Key(path, index));
+  auto it = leases_.find(Key(inode_id, index));
   if (it == leases_.end()) return std::nullopt;
   return it->second;
 }
 
-void WriteLeaseCache::Put(const std::string& path, uint64_t index, WriteLease lease) {
+void WriteLeaseCache::Put(uint64_t inode_id, uint64_t index, WriteLease lease) {
   MutexLock lock(&mu_);
   if (leases_.size() >= kMaxEntries) leases_.clear();
-  leases_[Key(path, index)] = std::move(lease);
+  leases_[Key(inode_id, index)] = std::move(lease);
 }
 
-void WriteLeaseCache::Drop(const std::string& path, uint64_t index) {
+void WriteLeaseCache::Drop(uint64_t inode_id, uint64_t index) {
   MutexLock lock(&mu_);
-  leases_.erase(Key(path, index));
+  leases_.erase(Key(inode_id, index));
 }
 
 }  // namespace gfs::client

@@ -1,5 +1,6 @@
-// What the client remembers of the write leases the master handed out: per (path, chunk
-// index) the chunk, its version, primary and push order. An entry is dropped as soon as
+// What the client remembers of the write leases the master handed out: per (file inode,
+// chunk index) the chunk, its version, primary and push order. Keyed by inode, not path:
+// a file renamed, or deleted and created again, is another key. An entry is dropped as soon as
 // a chunkserver refuses or fails a mutation through it, so that the next mutation asks
 // the master again.
 //
@@ -31,16 +32,16 @@ class WriteLeaseCache {
   // Entries kept at most; past it the cache starts over (leases are cheap to re-ask).
   static constexpr size_t kMaxEntries = 4096;
 
-  // The cached lease of chunk `index` of `path`, if any.
-  std::optional<WriteLease> Get(const std::string& path, uint64_t index);
+  // The cached lease of chunk `index` of file `inode_id`, if any.
+  std::optional<WriteLease> Get(uint64_t inode_id, uint64_t index);
 
-  void Put(const std::string& path, uint64_t index, WriteLease lease);
+  void Put(uint64_t inode_id, uint64_t index, WriteLease lease);
 
-  // Forgets chunk `index` of `path`; no-op if it is not cached.
-  void Drop(const std::string& path, uint64_t index);
+  // Forgets chunk `index` of file `inode_id`; no-op if it is not cached.
+  void Drop(uint64_t inode_id, uint64_t index);
 
  private:
-  using Key = std::pair<std::string, uint64_t>;
+  using Key = std::pair<uint64_t, uint64_t>;
 
   Mutex mu_;
   std::map<Key, WriteLease> leases_ GUARDED_BY(mu_);

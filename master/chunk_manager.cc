@@ -96,20 +96,22 @@ Status ChunkManager::GetChunkLocations(const std::string& path, uint64_t first_i
 }
 
 Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
-                                   proto::GetWriteLeaseResponse* resp) {
+                                   proto::GetWriteLeaseResponse* resp, uint64_t inode_id) {
   // Two writers may race to allocate the same index: the loser uses the winner's chunk.
   for (int attempt = 0; attempt < 3; ++attempt) {
     proto::InodeRecord file;
     std::optional<proto::ChunkRecord> chunk;
     {
       MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
-      GFS_ASSIGN_OR_RETURN(file, ResolvePath(&txn, path));
+      GFS_ASSIGN_OR_RETURN(
+          file, inode_id != 0 ? ResolveLiveInode(&txn, inode_id, path) : ResolvePath(&txn, path));
       if (file.type() != proto::FILE_TYPE_FILE) {
         return Status::FailedPrecondition(path + " is a directory");
       }
       GFS_ASSIGN_OR_RETURN(chunk, GetFileChunk(&txn, file.id(), index));
     }
     resp->set_chunk_size(file.chunk_size());
+    resp->set_inode_id(file.id());
     if (chunk && chunk->refcount() > 1) {
       // Shared with a snapshot: the first write makes this file's own copy.
       Result<proto::ChunkRecord> copy = CopyOnWrite(file, *chunk);
@@ -483,11 +485,21 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   for (const proto::ChunkReport& report : req.chunks()) {
     auto it = logged.find(report.handle());
     if (it == logged.end()) {
-      if (allocating_.count(report.handle()) == 0) {
-        ++orphans;
-        collect(report);
+      // Not in the snapshot read above. It may have been allocated since: a handle that
+      // is no longer being allocated is either logged by now or garbage, so read again
+      // (under mu_, which the allocation's end also takes).
+      if (allocating_.count(report.handle()) != 0) continue;
+      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      Result<proto::ChunkRecord> chunk = GetChunk(&txn, report.handle());
+      if (chunk.ok()) {
+        it = logged.emplace(report.handle(), chunk->version()).first;
+      } else {
+        if (chunk.status().IsNotFound()) {
+          ++orphans;
+          collect(report);
+        }
+        continue;
       }
-      continue;
     }
     if (report.version() < it->second) {
       ++stale;

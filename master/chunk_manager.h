@@ -60,9 +60,10 @@ class ChunkManager {
 
   // The chunk at `index` of file `path`, allocated if missing, with a primary holding a
   // lease. Unavailable when no lease can be granted yet or no chunkserver is live
-  // (retry later).
-  Status GetWriteLease(const std::string& path, uint64_t index, proto::GetWriteLeaseResponse* resp)
-      EXCLUDES(mu_);
+  // (retry later). With `inode_id` set, the file is that inode wherever it is now (an
+  // open writer's file); NotFound once deleted.
+  Status GetWriteLease(const std::string& path, uint64_t index, proto::GetWriteLeaseResponse* resp,
+                       uint64_t inode_id = 0) EXCLUDES(mu_);
 
   // A client's write through (handle, version) failed: take the lease back so the next
   // GetWriteLease moves the chunk to a new version on the replicas that answer.

@@ -89,7 +89,7 @@ grpc::Status MasterServiceImpl::GetWriteLease(grpc::ServerContext*,
                                               const proto::GetWriteLeaseRequest* req,
                                               proto::GetWriteLeaseResponse* resp) {
   if (Status s = ValidatePath(req->path()); !s.ok()) return ToGrpc(s);
-  return ToGrpc(chunks_->GetWriteLease(req->path(), req->index(), resp));
+  return ToGrpc(chunks_->GetWriteLease(req->path(), req->index(), resp, req->inode_id()));
 }
 
 grpc::Status MasterServiceImpl::ReportWriteFailure(grpc::ServerContext*,
@@ -103,7 +103,7 @@ grpc::Status MasterServiceImpl::ReportWriteFailure(grpc::ServerContext*,
 grpc::Status MasterServiceImpl::ExtendFile(grpc::ServerContext*,
                                            const proto::ExtendFileRequest* req,
                                            proto::ExtendFileResponse* resp) {
-  return Reply(ns_->ExtendFile(req->path(), req->length()), resp->mutable_info());
+  return Reply(ns_->ExtendFile(req->path(), req->length(), req->inode_id()), resp->mutable_info());
 }
 
 grpc::Status HeartbeatServiceImpl::Heartbeat(grpc::ServerContext*,

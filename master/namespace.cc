@@ -94,11 +94,13 @@ Status Namespace::Snapshot(const std::string& src, const std::string& dst) {
   return Propose(std::move(entry)).status;
 }
 
-Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length) {
+Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length,
+                                              uint64_t inode_id) {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   proto::LogEntry entry;
   entry.mutable_extend_file()->set_path(path);
   entry.mutable_extend_file()->set_length(length);
+  entry.mutable_extend_file()->set_inode_id(inode_id);
   ApplyResult result = Propose(std::move(entry));
   GFS_RETURN_IF_ERROR(result.status);
   return std::move(result.info);

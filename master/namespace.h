@@ -56,7 +56,9 @@ class Namespace {
   Status Snapshot(const std::string& src, const std::string& dst);
 
   // Raises the length of file `path` to `length` if shorter; returns its attributes.
-  Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length);
+  // With `inode_id` set, the file is that inode wherever it is now.
+  Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length,
+                                     uint64_t inode_id = 0);
 
   Result<proto::FileInfo> Stat(const std::string& path);
   // Fills `response` with one page of `path`'s entries after `start_after`.

@@ -421,7 +421,9 @@ ApplyResult ApplySetChunkVersion(const proto::LogEntry& entry, MetaTxn* txn) {
 ApplyResult ApplyExtendFile(const proto::LogEntry& entry, MetaTxn* txn) {
   const proto::ExtendFileOp& op = entry.extend_file();
   if (Status s = ValidatePath(op.path()); !s.ok()) return Error(s);
-  Result<proto::InodeRecord> file = ResolvePath(txn, op.path());
+  Result<proto::InodeRecord> file = op.inode_id() != 0
+                                        ? ResolveLiveInode(txn, op.inode_id(), op.path())
+                                        : ResolvePath(txn, op.path());
   if (!file.ok()) return Error(file.status());
   if (file->type() != proto::FILE_TYPE_FILE) {
     return Error(Status::FailedPrecondition(op.path() + " is a directory"));
@@ -679,6 +681,23 @@ Result<proto::InodeRecord> ResolvePath(MetaTxn* txn, const std::string& path) {
     id = dentry->inode_id();
   }
   return GetInode(txn, id);
+}
+
+Result<proto::InodeRecord> ResolveLiveInode(MetaTxn* txn, uint64_t inode_id,
+                                            const std::string& path) {
+  proto::InodeRecord inode;
+  Status s = txn->GetProto(InodeKey(inode_id), &inode);
+  if (s.IsNotFound()) return Status::NotFound(path + " was deleted");
+  GFS_RETURN_IF_ERROR(s);
+  // In the namespace only while its own dentry points at it: a deleted inode waits in
+  // the trash with a dangling name.
+  if (inode.id() != kRootInodeId) {
+    Result<proto::DentryRecord> dentry = GetDentry(txn, inode.parent_id(), inode.name());
+    if (!dentry.ok() || dentry->inode_id() != inode_id) {
+      return Status::NotFound(path + " was deleted");
+    }
+  }
+  return inode;
 }
 
 proto::FileInfo ToFileInfo(const proto::InodeRecord& inode) {

@@ -46,6 +46,11 @@ Result<std::vector<proto::TrashRecord>> ListTrash(MetaTxn* txn, int64_t deleted_
 // The smallest handle never used.
 uint64_t NextChunkHandle(MetaTxn* txn);
 
+// The inode `inode_id` if it is still in the namespace (wherever it was moved); NotFound
+// naming `path` if it was deleted.
+Result<proto::InodeRecord> ResolveLiveInode(MetaTxn* txn, uint64_t inode_id,
+                                            const std::string& path);
+
 // The client-visible attributes of an inode.
 proto::FileInfo ToFileInfo(const proto::InodeRecord& inode);
 
