@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# gfs's benchmark harness: builds Release, starts a local cluster (1 master, 3
+# chunkservers, all data on the same disk, under a temp dir), measures in the same run
+# what bounds each workload on this machine (the disk's sequential write with fdatasync
+# and its direct read, a bare gRPC stream between two processes, the master's ping
+# rate), runs gfs-bench's workloads and prints one table: workload, result, its bound,
+# the ratio, and the issue's target ratio.
+#
+# Usage: tests/bench/run.sh [--quick]
+#   --quick  256 MiB files, 2 s per timed workload: about a minute once built.
+#   default  1 GiB files, 5 s per timed workload: a few minutes once built.
+#
+# Environment:
+#   GFS_BENCH_BUILD_DIR  build directory (default build-release/ under the repo root)
+#   GFS_BENCH_TMP        where the temp dir goes (default $TMPDIR or /tmp); it must be on
+#                        the disk to measure: the dd test file and the cluster live there
+#   GFS_BASE_PORT        first base port to try (default 7400; the next free one is used)
+#
+# Bounds: write (3 replicas on one disk) = disk write / 3; read = min(stream ceiling,
+# disk read); stat and mkdir = the ping ceiling (8 threads); smallfile_create with 8
+# threads = 2x its 1-thread rate; write CPU = MooseFS's 17 CPU-s per GiB (lower is
+# better). The others have no bound here and print '-'.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 [--quick]" >&2
+  exit 2
+}
+
+QUICK=0
+case "${1:-}" in
+  --quick) QUICK=1 ;;
+  "") ;;
+  *) usage ;;
+esac
+(($# <= 1)) || usage
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+source "$HERE/common.sh"
+export LC_ALL=C
+
+if ((QUICK)); then
+  FILE_MB=256 DD_MB=256 STREAM_MB=512 DURATION_MS=2000 MODE=quick
+else
+  FILE_MB=1024 DD_MB=1024 STREAM_MB=2048 DURATION_MS=5000 MODE=full
+fi
+
+# ---- Build (Release, binaries only) ----
+BUILD=${GFS_BENCH_BUILD_DIR:-$ROOT/build-release}
+BIN=$BUILD/bin
+build_start=$SECONDS
+echo "== building Release into $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGFS_BUILD_TESTS=OFF >/dev/null
+ninja -C "$BUILD" -j2 gfs-master gfs-chunkserver gfs gfs-bench
+echo "== built in $((SECONDS - build_start)) s"
+measure_start=$SECONDS
+
+WORK=$(mktemp -d "${GFS_BENCH_TMP:-${TMPDIR:-/tmp}}/gfs-bench.XXXXXX")
+TABLE=$WORK/table.txt
+RESULTS=$WORK/results.jsonl
+ERRLOG=$WORK/gfs-bench.stderr
+export GFS_HOME=$WORK/cluster GFS_BIN_DIR=$BIN
+GFS_BASE_PORT=$(free_base_port "${GFS_BASE_PORT:-7400}")
+export GFS_BASE_PORT
+MASTER=127.0.0.1:$GFS_BASE_PORT
+failed=0
+
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+  local rc=$?
+  "$ROOT/deploy/local_cluster.sh" stop >/dev/null 2>&1 || true
+  # Free the disk (chunk data, the dd file); keep the table, the JSON and the logs.
+  rm -rf "$WORK/dd.bin" "$GFS_HOME"/cs*/ "$GFS_HOME/master"
+  echo "(cluster stopped; table, JSON results and logs are in $WORK)"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+echo "== $MODE run in $WORK (on $(df -P "$WORK" | awk 'NR == 2 { print $1 }'))"
+
+# calc EXPR: floating-point arithmetic; prints '-' when a term is missing ('-', empty).
+calc() {
+  awk "BEGIN { $1 }" 2>/dev/null || echo -
+}
+# ratio A B: A / B with two decimals, or '-'.
+ratio() {
+  if [[ "$1" =~ ^[0-9.e+-]+$ && "$2" =~ ^[0-9.e+-]+$ ]]; then
+    calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else printf \"-\""
+  else
+    echo -
+  fi
+}
+# num X DECIMALS: X rounded, or '-'.
+num() {
+  if [[ "$1" =~ ^[0-9.e+-]+$ ]]; then calc "printf \"%.${2}f\", $1"; else echo -; fi
+}
+
+# dd_rate DD_OUTPUT: MB/s (10^6) from dd's "N bytes (...) copied, S s, ..." line.
+dd_rate() {
+  sed -n 's/^\([0-9]*\) bytes .* copied, \([0-9.e+-]*\) s,.*/\1 \2/p' <<<"$1" |
+    awk '{ if ($2 > 0) printf "%.0f", $1 / $2 / 1e6; else print "-" }'
+}
+
+# ---- The disk, in the directory the chunkservers use ----
+echo "== disk: dd $DD_MB MiB write with fdatasync, then direct read"
+dd_write=$(dd if=/dev/zero of="$WORK/dd.bin" bs=1M count="$DD_MB" conv=fdatasync 2>&1 | tail -n 1)
+DISK_WRITE=$(dd_rate "$dd_write")
+echo "   write: $dd_write"
+READ_NOTE="dd iflag=direct; page cache NOT dropped (not root)"
+if [[ $EUID -eq 0 ]]; then
+  sync
+  if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+    READ_NOTE="dd iflag=direct after drop_caches; the VM host may still cache it"
+  fi
+fi
+dd_read=$(dd if="$WORK/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -n 1)
+DISK_READ=$(dd_rate "$dd_read")
+echo "   read:  $dd_read"
+rm -f "$WORK/dd.bin"
+
+# ---- The cluster ----
+echo "== starting 1 master + 3 chunkservers on $MASTER..$((GFS_BASE_PORT + 3))"
+"$ROOT/deploy/local_cluster.sh" start 3
+wait_writable "$BIN" "$MASTER" 30
+PIDS=$(daemon_pids "$GFS_HOME")
+DROP=()
+if [[ $EUID -eq 0 ]]; then DROP=(--drop_caches); fi
+
+JSON_ping='' JSON_stream='' JSON_seq='' JSON_rand='' JSON_small='' JSON_meta=''
+# bench NAME ARGS...: runs gfs-bench --json; the JSON goes to $RESULTS and to the
+# variable JSON_<NAME>.
+bench() {
+  local name=$1 out
+  shift
+  echo "== gfs-bench $*"
+  if out=$("$BIN/gfs-bench" --master="$MASTER" --json "$@" 2>>"$ERRLOG"); then
+    echo "$out" >>"$RESULTS"
+  else
+    echo "   FAILED (stderr in $ERRLOG):" >&2
+    tail -n 5 "$ERRLOG" >&2 || true
+    failed=1
+    out='{"results":[],"not_measured":[]}'
+  fi
+  printf -v "JSON_$name" '%s' "$out"
+}
+
+bench ping --workloads=ping --threads=8 --duration_ms="$DURATION_MS"
+bench stream --workloads=stream_ceiling --threads=1 --stream_mb="$STREAM_MB"
+bench seq --workloads=write,read --threads=1 --file_size_mb="$FILE_MB" --replication=3 \
+  --daemon_pids="$PIDS" "${DROP[@]}"
+bench rand --workloads=randread_4k,randread_64k,randread_1m --threads=1,8 \
+  --file_size_mb="$FILE_MB" --replication=3 --duration_ms="$DURATION_MS" \
+  --daemon_pids="$PIDS" "${DROP[@]}"
+bench small --workloads=smallfile --threads=1,8 --replication=3 --duration_ms="$DURATION_MS" \
+  --daemon_pids="$PIDS"
+bench meta --workloads=stat,mkdir,ls,rename,append --threads=1,8 --duration_ms="$DURATION_MS"
+
+# ---- The table ----
+# pick JSON WORKLOAD THREADS KEY: the value, or '-'.
+pick() {
+  json_pick "$@" 2>/dev/null || echo -
+}
+PING=$(pick "$JSON_ping" ping 8 ops_per_s)
+STREAM=$(pick "$JSON_stream" stream_source 1 mb_per_s)
+STREAM_SINK=$(pick "$JSON_stream" stream_sink 1 mb_per_s)
+WRITE_BOUND=$(calc "printf \"%.0f\", $DISK_WRITE / 3")
+READ_BOUND=$(calc "m = $STREAM; if ($DISK_READ < m) m = $DISK_READ; printf \"%.0f\", m")
+SMALL1=$(pick "$JSON_small" smallfile_create 1 ops_per_s)
+SMALL_BOUND=$(calc "printf \"%.0f\", 2 * $SMALL1")
+
+FMT="%-18s %3s %14s %16s %6s %7s %9s %9s  %s\n"
+{
+  echo "gfs benchmark ($MODE: files ${FILE_MB} MiB, ${DURATION_MS} ms per timed workload), $(date -u +%FT%TZ), $(nproc) cores"
+  echo "ratio = result / bound; target = the issue's goal for the ratio ('<' : at most)"
+  # shellcheck disable=SC2059
+  printf "$FMT" workload thr result bound ratio target p50_us p99_us note
+  # shellcheck disable=SC2059
+  printf "$FMT" "disk write" - "$DISK_WRITE MB/s" - - - - - "dd bs=1M conv=fdatasync, $DD_MB MiB of zeros"
+  # shellcheck disable=SC2059
+  printf "$FMT" "disk read" - "$DISK_READ MB/s" - - - - - "$READ_NOTE"
+  # shellcheck disable=SC2059
+  printf "$FMT" "stream ceiling" 1 "$(num "$STREAM" 0) MB/s" - - - - - \
+    "bare gRPC stream, server->client, 1 MiB msgs (client->server: $(num "$STREAM_SINK" 0) MB/s)"
+  # shellcheck disable=SC2059
+  printf "$FMT" "ping ceiling" 8 "$(num "$PING" 0) op/s" - - - \
+    "$(pick "$JSON_ping" ping 8 p50_us)" "$(pick "$JSON_ping" ping 8 p99_us)" "empty RPC to the master"
+
+  # row JSON WORKLOAD THREADS UNIT BOUND TARGET NOTE
+  row() {
+    local json=$1 w=$2 t=$3 unit=$4 bound=$5 target=$6 note=$7 value errors
+    if [[ "$unit" == MB/s ]]; then
+      value=$(pick "$json" "$w" "$t" mb_per_s)
+    else
+      value=$(pick "$json" "$w" "$t" ops_per_s)
+    fi
+    errors=$(pick "$json" "$w" "$t" errors)
+    if [[ "$errors" != 0 && "$errors" != - ]]; then note="$errors ERRORS; $note"; fi
+    if [[ "$value" == - ]]; then note="NOT RUN (gfs-bench failed); $note"; fi
+    local shown=-
+    [[ "$value" == - ]] || shown="$(num "$value" 0) $unit"
+    local bound_shown=-
+    [[ "$bound" == - || -z "$bound" ]] || bound_shown="$bound $unit"
+    # shellcheck disable=SC2059
+    printf "$FMT" "$w" "$t" "$shown" "$bound_shown" "$(ratio "$value" "$bound")" "$target" \
+      "$(num "$(pick "$json" "$w" "$t" p50_us)" 0)" "$(num "$(pick "$json" "$w" "$t" p99_us)" 0)" "$note"
+  }
+  WRITE_CPU=$(pick "$JSON_seq" write 1 daemon_cpu_s_per_gib)
+  CLIENT_CPU=$(pick "$JSON_seq" write 1 client_cpu_s_per_gib)
+  row "$JSON_seq" write 1 MB/s "$WRITE_BOUND" 0.70 "3 replicas; bound = disk write / 3"
+  # shellcheck disable=SC2059
+  printf "$FMT" "write cpu" 1 "$(num "$WRITE_CPU" 1) s/GiB" "17 s/GiB" \
+    "$(ratio "$WRITE_CPU" 17)" "<1.00" - - \
+    "daemons' user+sys per GiB written (client: $(num "$CLIENT_CPU" 1) s/GiB); bound = MooseFS"
+  READ_CACHE=$(pick "$JSON_seq" read 1 note)
+  row "$JSON_seq" read 1 MB/s "$READ_BOUND" 0.80 "bound = min(stream, disk read); ${READ_CACHE#*; }"
+  for w in randread_4k randread_64k randread_1m; do
+    for t in 1 8; do
+      row "$JSON_rand" "$w" "$t" op/s - - "$(num "$(pick "$JSON_rand" "$w" "$t" mb_per_s)" 1) MB/s"
+    done
+  done
+  row "$JSON_small" smallfile_create 1 op/s - - "create+write 4 KiB+close, durable"
+  row "$JSON_small" smallfile_create 8 op/s "$SMALL_BOUND" 1.00 "bound = 2 x the 1-thread rate"
+  row "$JSON_small" smallfile_read 1 op/s - - "open+read 4 KiB"
+  row "$JSON_small" smallfile_read 8 op/s - - "open+read 4 KiB"
+  row "$JSON_meta" stat 1 op/s - - ""
+  row "$JSON_meta" stat 8 op/s "$(num "$PING" 0)" 0.80 "bound = ping ceiling"
+  row "$JSON_meta" mkdir 1 op/s - - "durable; fsyncs $(pick "$JSON_meta" mkdir 1 fsyncs)"
+  row "$JSON_meta" mkdir 8 op/s "$(num "$PING" 0)" 0.50 \
+    "bound = ping ceiling; durable; fsyncs $(pick "$JSON_meta" mkdir 8 fsyncs)"
+  row "$JSON_meta" ls 8 op/s - - "100 entries per call"
+  row "$JSON_meta" rename 8 op/s - - "durable"
+  if [[ "$JSON_meta" == *'"not_measured":[{"workload":"append"'* ]]; then
+    # shellcheck disable=SC2059
+    printf "$FMT" append - "not measured" - - - - - "record append is not implemented yet"
+  fi
+  echo "measured in $((SECONDS - measure_start)) s (build not counted); other processes on this machine add noise"
+} >"$TABLE"
+
+echo
+cat "$TABLE"
+echo
+echo "table: $TABLE"
+echo "JSON:  $RESULTS (one gfs-bench run per line)"
+exit "$failed"
