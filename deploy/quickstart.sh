@@ -98,22 +98,27 @@ check "list after the rename" ls "$DIR"
 grep -q 'renamed\.txt' <<<"$OUT" || fail "ls $DIR does not show renamed.txt"
 
 # ---------------------------------------------------------------------------------------
-# DATA PATH (put/get round trip): runs once gfs-chunkserver is built.
+# DATA PATH (put/get round trip of a file of two chunks, 64 MiB each): runs once
+# gfs-chunkserver is built.
 # ---------------------------------------------------------------------------------------
 if [[ -x "$BIN/gfs-chunkserver" ]]; then
   step "data round trip (put/get)"
   TMP=$(mktemp -d)
   trap 'rm -rf "$TMP"' EXIT
-  head -c $((5 * 1024 * 1024 + 12345)) /dev/urandom >"$TMP/in"
-  check "upload 5 MiB" put "$TMP/in" "$DIR/data.bin"
+  SIZE=$((70 * 1024 * 1024 + 12345))
+  head -c "$SIZE" /dev/urandom >"$TMP/in"
+  SUM=$(sha256sum <"$TMP/in" | cut -d' ' -f1)
+  check "upload 70 MiB (two chunks)" put "$TMP/in" "$DIR/data.bin"
   check "download it" get "$DIR/data.bin" "$TMP/out"
-  cmp "$TMP/in" "$TMP/out" || fail "the downloaded bytes differ from the uploaded ones"
-  echo "ok: get returned the same bytes"
+  [[ "$(sha256sum <"$TMP/out" | cut -d' ' -f1)" == "$SUM" ]] ||
+    fail "the downloaded bytes differ from the uploaded ones (sha256)"
+  echo "ok: get returned the same bytes (sha256 $SUM)"
   gfs cat "$DIR/data.bin" | cmp - "$TMP/in" || fail "cat returned other bytes"
   echo "ok: cat returned the same bytes"
   check "stat the uploaded file" stat --json "$DIR/data.bin"
-  grep -Eq "\"size\" *: *\"?$((5 * 1024 * 1024 + 12345))\"? *[,}]" <<<"$OUT" ||
+  grep -Eq "\"size\" *: *\"?$SIZE\"? *[,}]" <<<"$OUT" ||
     fail "stat --json does not show the uploaded size"
+  grep -q '"index":1' <<<"$OUT" || fail "stat --json does not show two chunks"
 else
   echo
   echo "(gfs-chunkserver is not built yet: skipping the put/get round trip)"

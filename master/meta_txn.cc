@@ -6,11 +6,13 @@
 
 namespace gfs::master {
 
-MetaTxn::MetaTxn(rocksdb::DB* db, Mode mode)
-    : db_(db), batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
+MetaTxn::MetaTxn(rocksdb::DB* db, Mode mode) : db_(db) {
   if (mode == Mode::kReadOnlySnapshot) {
     snapshot_ = db_->GetSnapshot();
     read_options_.snapshot = snapshot_;
+  } else {
+    batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                            /*overwrite_key=*/true);
   }
 }
 
@@ -19,8 +21,10 @@ MetaTxn::~MetaTxn() {
 }
 
 Status MetaTxn::Get(std::string_view key, std::string* value) {
-  rocksdb::Status s =
-      batch_.GetFromBatchAndDB(db_, read_options_, rocksdb::Slice(key.data(), key.size()), value);
+  const rocksdb::Slice k(key.data(), key.size());
+  // A read-only view has no writes of its own: no batch to merge (Stat's hot path).
+  rocksdb::Status s = batch_ == nullptr ? db_->Get(read_options_, k, value)
+                                        : batch_->GetFromBatchAndDB(db_, read_options_, k, value);
   if (s.IsNotFound()) return Status::NotFound("key not found");
   return FromRocksDb(s, "reading master metadata");
 }
@@ -35,9 +39,11 @@ Status MetaTxn::GetProto(std::string_view key, google::protobuf::MessageLite* ms
 }
 
 void MetaTxn::Put(std::string_view key, std::string_view value) {
+  CHECK(batch_ != nullptr) << "write through a read-only MetaTxn";
   // Only fails for oversized keys or values, which would be our bug.
   CHECK(
-      batch_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()))
+      batch_
+          ->Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()))
           .ok());
 }
 
@@ -46,18 +52,22 @@ void MetaTxn::PutProto(std::string_view key, const google::protobuf::MessageLite
 }
 
 void MetaTxn::Delete(std::string_view key) {
-  CHECK(batch_.Delete(rocksdb::Slice(key.data(), key.size())).ok());
+  CHECK(batch_ != nullptr) << "write through a read-only MetaTxn";
+  CHECK(batch_->Delete(rocksdb::Slice(key.data(), key.size())).ok());
 }
 
 std::unique_ptr<rocksdb::Iterator> MetaTxn::NewIterator() {
+  if (snapshot_ != nullptr) {
+    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options_));
+  }
   return std::unique_ptr<rocksdb::Iterator>(
-      batch_.NewIteratorWithBase(db_->NewIterator(read_options_)));
+      batch_->NewIteratorWithBase(db_->NewIterator(read_options_)));
 }
 
-void MetaTxn::SetSavePoint() { batch_.SetSavePoint(); }
+void MetaTxn::SetSavePoint() { batch_->SetSavePoint(); }
 
-void MetaTxn::RollbackToSavePoint() { CHECK(batch_.RollbackToSavePoint().ok()); }
+void MetaTxn::RollbackToSavePoint() { CHECK(batch_->RollbackToSavePoint().ok()); }
 
-void MetaTxn::PopSavePoint() { CHECK(batch_.PopSavePoint().ok()); }
+void MetaTxn::PopSavePoint() { CHECK(batch_->PopSavePoint().ok()); }
 
 }  // namespace gfs::master

@@ -51,14 +51,16 @@ class MetaTxn {
   void PopSavePoint();
 
   // The writes made so far, to be committed atomically by the owner.
-  rocksdb::WriteBatch* batch() { return batch_.GetWriteBatch(); }
-  bool empty() { return batch_.GetWriteBatch()->Count() == 0; }
+  // REQUIRES: kReadWrite.
+  rocksdb::WriteBatch* batch() { return batch_->GetWriteBatch(); }
+  bool empty() { return batch_ == nullptr || batch_->GetWriteBatch()->Count() == 0; }
 
  private:
   rocksdb::DB* const db_;
   const rocksdb::Snapshot* snapshot_ = nullptr;  // only in kReadOnlySnapshot
   rocksdb::ReadOptions read_options_;
-  rocksdb::WriteBatchWithIndex batch_;
+  // The pending writes; only in kReadWrite (read-only views skip building it).
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
 };
 
 }  // namespace gfs::master

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/bench/cpu_usage.h"
+#include "gfs/records.h"
 
 namespace gfs::bench {
 namespace {
@@ -382,11 +383,62 @@ std::vector<BenchResult> RunSmallFiles(Client* client, const DataBenchOptions& o
   return {create, read};
 }
 
+BenchResult RunAppend(Client* client, const DataBenchOptions& options, const std::string& path) {
+  std::atomic<bool> stop{false};
+  std::thread timer([&] {
+    std::this_thread::sleep_for(options.duration);
+    stop = true;
+  });
+  std::atomic<uint64_t> acknowledged{0};
+  BenchResult result = RunThreads("append", options, [&](int t, ThreadTally* tally) {
+    RecordWriter writer(client, path);
+    std::string payload = RandomBuffer(options.record_bytes, 3000 + t);
+    while (!stop.load(std::memory_order_relaxed)) {
+      const auto before = SteadyClock::now();
+      Result<uint64_t> offset = writer.Append(payload);
+      const auto after = SteadyClock::now();
+      if (!offset.ok()) {
+        LOG_EVERY_N(ERROR, 100) << "gfs-bench: append: " << offset.status().ToString();
+        ++tally->errors;
+        continue;
+      }
+      tally->latencies.Add(Micros(before, after));
+      tally->bytes += payload.size();
+      ++acknowledged;
+    }
+  });
+  timer.join();
+  // Every acknowledged record must be readable exactly once.
+  RecordReader reader(client, path);
+  std::string record;
+  uint64_t read_back = 0;
+  while (true) {
+    Result<bool> more = reader.Next(&record);
+    if (!more.ok()) {
+      LOG(ERROR) << "gfs-bench: append: reading back: " << more.status().ToString();
+      ++result.errors;
+      break;
+    }
+    if (!*more) break;
+    ++read_back;
+  }
+  if (read_back != acknowledged.load()) {
+    LOG(ERROR) << "gfs-bench: append: " << acknowledged.load() << " records acknowledged, "
+               << read_back << " read back";
+    result.errors += read_back > acknowledged ? read_back - acknowledged : acknowledged - read_back;
+  }
+  result.note = "op = one record append of " + std::to_string(options.record_bytes >> 10) +
+                " KiB to one shared file, replication " + std::to_string(options.replication) +
+                "; all read back exactly once";
+  return result;
+}
+
 }  // namespace
 
 bool IsDataWorkload(const std::string& workload) {
   return workload == "write" || workload == "read" || workload == "randread_4k" ||
-         workload == "randread_64k" || workload == "randread_1m" || workload == "smallfile";
+         workload == "randread_64k" || workload == "randread_1m" || workload == "smallfile" ||
+         workload == "append";
 }
 
 Result<std::vector<BenchResult>> RunDataWorkload(Client* client, const std::string& workload,
@@ -406,6 +458,15 @@ Result<std::vector<BenchResult>> RunDataWorkload(Client* client, const std::stri
     GFS_RETURN_IF_ERROR(EnsureDataFiles(client, options, options.threads));
     const std::string note = MaybeDropCaches(options);
     return std::vector<BenchResult>{RunRead(client, options, note)};
+  }
+  if (workload == "append") {
+    if (options.record_bytes == 0) return Status::InvalidArgument("record size must be > 0");
+    const std::string path =
+        options.base_dir + "/append-" +
+        std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    GFS_RETURN_IF_ERROR(client->Mkdir(options.base_dir, /*parents=*/true));
+    GFS_RETURN_IF_ERROR(client->CreateFile(path, options.replication).status());
+    return std::vector<BenchResult>{RunAppend(client, options, path)};
   }
   if (workload == "smallfile") {
     const std::string dir =

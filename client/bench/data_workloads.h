@@ -35,10 +35,12 @@ struct DataBenchOptions {
   bool drop_caches = false;
   // Bytes per Write/Read call of write and read.
   size_t io_bytes = 1 << 20;
+  // Payload bytes of each record of the append workload.
+  size_t record_bytes = 64 << 10;
 };
 
 // True for the workloads RunDataWorkload knows: write, read, randread_4k, randread_64k,
-// randread_1m, smallfile.
+// randread_1m, smallfile, append.
 bool IsDataWorkload(const std::string& workload);
 
 // Runs `workload` with `options.threads` threads sharing `client`:
@@ -52,6 +54,10 @@ bool IsDataWorkload(const std::string& workload);
 //   smallfile    each thread creates files of 4 KiB (Create, Write, Close: durable) for
 //                `duration`; then reads all of them back. Two results: smallfile_create
 //                and smallfile_read.
+//   append       every thread appends framed records of record_bytes to one shared new
+//                file for `duration` (RecordWriter); then a RecordReader reads the file
+//                and every acknowledged record must come back exactly once (a missing
+//                or extra record counts as an error).
 // Returns InvalidArgument for an unknown workload, or the error of a set-up step.
 Result<std::vector<BenchResult>> RunDataWorkload(Client* client, const std::string& workload,
                                                  const DataBenchOptions& options);

@@ -131,7 +131,9 @@ class AppendTest : public GfsTest {
     }
     // Without faults, nothing but the acknowledged records comes back. With faults, a
     // record whose append failed for the client may still have landed.
-    if (!allow_extra) EXPECT_EQ(total, acked.size());
+    if (!allow_extra) {
+      EXPECT_EQ(total, acked.size());
+    }
   }
 
   std::unique_ptr<MiniCluster> cluster_;

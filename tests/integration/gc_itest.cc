@@ -85,6 +85,34 @@ TEST_F(GarbageCollectionTest, RmUndeleteThenExpiryReclaimsSpace) {
   EXPECT_TRUE(*small == kept);
 }
 
+TEST_F(GarbageCollectionTest, PurgeKeepsChunksASnapshotStillUses) {
+  const std::string data = Write("/src", 2 * kChunk + 10);
+  Write("/sentinel", 1000);
+  ASSERT_OK(client_->Snapshot("/src", "/snap"));
+  auto sentinel = client_->GetChunkLocations("/sentinel");
+  ASSERT_OK(sentinel);
+  ASSERT_EQ(sentinel->size(), 1u);
+  const std::string sentinel_file = cluster_->ChunkFilePath(0, (*sentinel)[0].handle);
+  ASSERT_TRUE(std::filesystem::exists(sentinel_file));
+  // Delete both; once the sentinel's replica is gone, the purge of /src happened too.
+  ASSERT_OK(client_->Delete("/src", false));
+  ASSERT_OK(client_->Delete("/sentinel", false));
+  ASSERT_EVENTUALLY(!std::filesystem::exists(sentinel_file), std::chrono::seconds(30));
+  ASSERT_CODE(client_->Undelete("/src"), StatusCode::kNotFound);
+  // The snapshot still reads every byte, from chunks still on every replica.
+  auto snap = client_->ReadAt("/snap", 0, data.size());
+  ASSERT_OK(snap);
+  EXPECT_TRUE(*snap == data);
+  auto chunks = client_->GetChunkLocations("/snap");
+  ASSERT_OK(chunks);
+  for (const ChunkLocation& chunk : *chunks) {
+    EXPECT_EQ(chunk.replicas.size(), 3u);
+    for (int cs = 0; cs < 3; ++cs) {
+      EXPECT_TRUE(std::filesystem::exists(cluster_->ChunkFilePath(cs, chunk.handle)));
+    }
+  }
+}
+
 TEST_F(GarbageCollectionTest, OrphanReplicaOfARestartedServerIsDeleted) {
   // A file is written, then deleted and purged while one of its chunkservers is down;
   // when that server comes back, its replicas are orphans and go too.
