@@ -114,25 +114,27 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
     resp->set_inode_id(file.id());
     if (chunk && chunk->refcount() > 1) {
       // Shared with a snapshot: the first write makes this file's own copy.
-      Result<proto::ChunkRecord> copy = CopyOnWrite(file, *chunk);
+      bool fresh = false;
+      Result<proto::ChunkRecord> copy = CopyOnWrite(file, *chunk, &fresh);
       if (copy.status().IsAlreadyExists()) continue;
       GFS_RETURN_IF_ERROR(
           copy.status().Prepend("copying shared chunk " + std::to_string(index) + " of " + path));
-      return LeaseFor(*copy, file.chunk_size(), resp);
+      return LeaseFor(*copy, file.chunk_size(), resp, fresh);
     }
     if (chunk) return LeaseFor(*chunk, file.chunk_size(), resp);
-    Result<proto::ChunkRecord> allocated = AllocateChunk(file, index);
+    bool fresh = false;
+    Result<proto::ChunkRecord> allocated = AllocateChunk(file, index, &fresh);
     if (allocated.status().IsAlreadyExists()) continue;
     GFS_RETURN_IF_ERROR(
         allocated.status().Prepend("allocating chunk " + std::to_string(index) + " of " + path));
-    return LeaseFor(*allocated, file.chunk_size(), resp);
+    return LeaseFor(*allocated, file.chunk_size(), resp, fresh);
   }
   return Status::Unavailable("allocating chunk " + std::to_string(index) + " of " + path +
                              ": raced with other writers; retry");
 }
 
 Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord& file,
-                                                       uint64_t index) {
+                                                       uint64_t index, bool* fresh) {
   uint64_t handle;
   {
     MutexLock lock(&mu_);
@@ -165,6 +167,7 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
     return Status::Unavailable("no chunkserver could create " + ChunkName(handle) + ": " +
                                created.front().ToString());
   }
+  *fresh = holders.size() == servers.size();
   proto::LogEntry entry;
   entry.set_timestamp_us(clock_->NowMicros());
   proto::AddChunkOp* op = entry.mutable_add_chunk();
@@ -191,7 +194,7 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
 }
 
 Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& file,
-                                                     const proto::ChunkRecord& chunk) {
+                                                     const proto::ChunkRecord& chunk, bool* fresh) {
   uint64_t handle;
   std::vector<std::string> targets;
   {
@@ -227,6 +230,7 @@ Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& f
     return Status::Unavailable("no replica could copy " + ChunkName(chunk.handle()) + ": " +
                                cloned.front().ToString());
   }
+  *fresh = holders.size() == targets.size();
   proto::LogEntry entry;
   entry.set_timestamp_us(clock_->NowMicros());
   proto::CopyOnWriteOp* op = entry.mutable_copy_on_write();
@@ -294,8 +298,38 @@ void ChunkManager::Unfreeze(const std::vector<uint64_t>& handles) {
   }
 }
 
+Result<std::vector<std::string>> ChunkManager::BumpVersion(
+    uint64_t handle, uint64_t version, const std::vector<std::string>& targets) {
+  const uint64_t new_version = version + 1;
+  std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
+    return chunkservers_->UpdateChunkVersion(address, handle, version, new_version);
+  });
+  std::vector<std::string> replicas;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (updated[i].ok()) {
+      replicas.push_back(targets[i]);
+    } else {
+      LOG(WARNING) << ChunkName(handle) << ": " << updated[i].ToString()
+                   << "; the replica is left behind";
+    }
+  }
+  if (replicas.empty()) {
+    return Status::Unavailable("no replica of " + ChunkName(handle) + " took version " +
+                               std::to_string(new_version) + ": " + updated.front().ToString());
+  }
+  proto::LogEntry entry;
+  entry.set_timestamp_us(clock_->NowMicros());
+  entry.mutable_set_chunk_version()->set_handle(handle);
+  entry.mutable_set_chunk_version()->set_version(new_version);
+  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
+  MutexLock lock(&mu_);
+  ChunkState& state = chunks_[handle];
+  for (const std::string& address : replicas) state.replicas[address] = new_version;
+  return replicas;
+}
+
 Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
-                              proto::GetWriteLeaseResponse* resp) {
+                              proto::GetWriteLeaseResponse* resp, bool fresh) {
   const uint64_t handle = chunk.handle();
   std::vector<std::string> targets;
   uint64_t version = chunk.version();
@@ -350,33 +384,16 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
     return s;
   };
 
-  const uint64_t new_version = version + 1;
-  std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
-    return chunkservers_->UpdateChunkVersion(address, handle, version, new_version);
-  });
-  std::vector<std::string> replicas;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (updated[i].ok()) {
-      replicas.push_back(targets[i]);
-    } else {
-      LOG(WARNING) << ChunkName(handle) << ": " << updated[i].ToString()
-                   << "; the replica is left behind";
-    }
-  }
-  if (replicas.empty()) {
-    return finish(Status::Unavailable("no replica of " + ChunkName(handle) + " took version " +
-                                      std::to_string(new_version) + ": " +
-                                      updated.front().ToString()));
-  }
-  proto::LogEntry entry;
-  entry.set_timestamp_us(clock_->NowMicros());
-  entry.mutable_set_chunk_version()->set_handle(handle);
-  entry.mutable_set_chunk_version()->set_version(new_version);
-  if (Status s = log_->Propose(entry).status; !s.ok()) return finish(s);
-  {
-    MutexLock lock(&mu_);
-    ChunkState& state = chunks_[handle];
-    for (const std::string& address : replicas) state.replicas[address] = new_version;
+  // A chunk just created (or copied) on every replica asked, none of which could have
+  // missed anything, needs no new version; any other first moves the replicas that
+  // answer to version + 1, so that one that does not is stale from then on.
+  uint64_t new_version = version;
+  std::vector<std::string> replicas = targets;
+  if (!fresh) {
+    Result<std::vector<std::string>> bumped = BumpVersion(handle, version, targets);
+    if (!bumped.ok()) return finish(bumped.status());
+    replicas = std::move(bumped).value();
+    new_version = version + 1;
   }
 
   const std::string primary = replicas.front();

@@ -104,17 +104,26 @@ class ChunkManager {
   };
 
   // Creates chunk `index` of `file` on newly placed servers and logs it. AlreadyExists
-  // if another writer allocated it first.
-  Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index)
-      EXCLUDES(mu_);
+  // if another writer allocated it first. Sets `*fresh` when every server asked created
+  // it (no replica can have been left behind).
+  Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index,
+                                           bool* fresh) EXCLUDES(mu_);
   // Replaces the shared chunk `chunk` of `file` by a private copy, cloned locally on
   // each up-to-date replica, and logs it. AlreadyExists if another writer did first.
+  // Sets `*fresh` as AllocateChunk does.
   Result<proto::ChunkRecord> CopyOnWrite(const proto::InodeRecord& file,
-                                         const proto::ChunkRecord& chunk) EXCLUDES(mu_);
+                                         const proto::ChunkRecord& chunk, bool* fresh)
+      EXCLUDES(mu_);
   // Returns (granting if needed) a lease on `chunk` of a file with `chunk_size` and
-  // fills `resp`.
+  // fills `resp`. `fresh`: the chunk was just created on every replica it has and never
+  // leased, so a grant needs no version bump.
   Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
-                  proto::GetWriteLeaseResponse* resp) EXCLUDES(mu_);
+                  proto::GetWriteLeaseResponse* resp, bool fresh = false) EXCLUDES(mu_);
+  // Moves `targets` from `version` to version + 1 and logs it; returns the replicas that
+  // took it. Unavailable if none did.
+  Result<std::vector<std::string>> BumpVersion(uint64_t handle, uint64_t version,
+                                               const std::vector<std::string>& targets)
+      EXCLUDES(mu_);
   // Live replicas of `state` at `version`. REQUIRES: mu_ held.
   std::vector<std::string> UpToDateReplicas(const ChunkState& state, uint64_t version)
       REQUIRES(mu_);

@@ -159,18 +159,18 @@ TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
   EXPECT_EQ(distinct.size(), 3u);
   EXPECT_EQ(lease.replicas(0), lease.primary());
   EXPECT_EQ(lease.chunk_size(), NamespaceOptions{}.chunk_size_bytes);
-  // Created at version 1, moved to 2 when the first lease was granted.
-  EXPECT_EQ(lease.version(), 2u);
+  // Created at version 1 on every server asked: the first lease needs no new version.
+  EXPECT_EQ(lease.version(), 1u);
   for (const std::string& address : lease.replicas()) {
-    EXPECT_EQ(fake_.version(address, lease.handle()), 2u) << address;
+    EXPECT_EQ(fake_.version(address, lease.handle()), 1u) << address;
   }
-  EXPECT_EQ(LoggedVersion(lease.handle()), 2u);
+  EXPECT_EQ(LoggedVersion(lease.handle()), 1u);
 
   // While the lease lasts, writers get the same one: no new version, no new grant.
   proto::GetWriteLeaseResponse again;
   ASSERT_OK(manager_->GetWriteLease("/f", 0, &again));
   EXPECT_EQ(again.handle(), lease.handle());
-  EXPECT_EQ(again.version(), 2u);
+  EXPECT_EQ(again.version(), 1u);
   EXPECT_EQ(again.primary(), lease.primary());
   EXPECT_EQ(fake_.grants(), 1);
 
@@ -178,6 +178,18 @@ TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
   proto::GetWriteLeaseResponse second;
   ASSERT_OK(manager_->GetWriteLease("/f", 1, &second));
   EXPECT_NE(second.handle(), lease.handle());
+}
+
+TEST_F(ChunkManagerTest, ChunkNotCreatedEverywhereGetsANewVersionFirst) {
+  // One placed server fails CreateChunk (it may still have made the chunk): the first
+  // lease moves the replicas that did to version 2, so that one can never pass for
+  // up to date.
+  for (const std::string& address : servers_) fake_.SetDown(address, address == "cs4:1");
+  ASSERT_OK(ns_->CreateFile("/g", 4, false));
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/g", 0, &lease));
+  EXPECT_EQ(lease.version(), 2u);
+  EXPECT_EQ(lease.replicas_size(), 3);
 }
 
 TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
@@ -199,7 +211,7 @@ TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
   proto::GetWriteLeaseResponse after;
   ASSERT_OK(manager_->GetWriteLease("/f", 0, &after));
   EXPECT_NE(after.primary(), old_primary);
-  EXPECT_EQ(after.version(), 3u);
+  EXPECT_EQ(after.version(), 2u);
   EXPECT_EQ(after.replicas_size(), 2);
   for (const std::string& address : after.replicas()) EXPECT_NE(address, old_primary);
 }
