@@ -8,6 +8,7 @@
 #include "chunkserver/heartbeater.h"
 #include "chunkserver/lease_table.h"
 #include "chunkserver/push_buffer.h"
+#include "common/grpc_channel.h"
 #include "common/periodic_task.h"
 
 namespace gfs::chunkserver {
@@ -44,8 +45,8 @@ Status ChunkServer::Start() {
   builder.RegisterService(service_.get());
   // Two daemons must never share a port (gRPC sets SO_REUSEPORT by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  builder.SetMaxSendMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();

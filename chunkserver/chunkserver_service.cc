@@ -7,6 +7,7 @@
 #include <future>
 #include <vector>
 
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 
 namespace gfs::chunkserver {
@@ -36,14 +37,7 @@ proto::ChunkServerService::Stub* ChunkServerServiceImpl::Peer(const std::string&
   MutexLock lock(&peers_mu_);
   std::unique_ptr<proto::ChunkServerService::Stub>& stub = peers_[address];
   if (stub == nullptr) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetMaxSendMessageSize(64 << 20);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    stub = proto::ChunkServerService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    stub = proto::ChunkServerService::NewStub(NewChannel(address));
   }
   return stub.get();
 }

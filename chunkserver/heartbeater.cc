@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "protos/master.grpc.pb.h"
 
@@ -17,15 +18,10 @@ class Heartbeater::Transport {
   explicit Transport(const std::string& masters) {
     std::stringstream list(masters);
     std::string address;
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     while (std::getline(list, address, ',')) {
       if (address.empty()) continue;
       addresses_.push_back(address);
-      stubs_.push_back(proto::ChunkServerMasterService::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+      stubs_.push_back(proto::ChunkServerMasterService::NewStub(NewChannel(address)));
     }
   }
 

@@ -2,22 +2,15 @@
 
 #include <unistd.h>
 
+#include "common/grpc_channel.h"
+
 namespace gfs::client {
 
 ChunkServerPool::Stub* ChunkServerPool::Get(const std::string& address) {
   MutexLock lock(&mu_);
   std::unique_ptr<Stub>& stub = stubs_[address];
   if (stub == nullptr) {
-    grpc::ChannelArguments args;
-    // As for the master (master_channel.cc): reconnect quickly once a restarted
-    // chunkserver is back, instead of gRPC's default backoff of up to two minutes.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    args.SetMaxSendMessageSize(kMaxMessageBytes);
-    stub = proto::ChunkServerService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    stub = proto::ChunkServerService::NewStub(NewChannel(address));
   }
   return stub.get();
 }

@@ -19,10 +19,6 @@ class ChunkServerPool {
  public:
   using Stub = proto::ChunkServerService::Stub;
 
-  // Largest message sent or received on a chunkserver channel (pushed pieces and read
-  // replies stay well below it).
-  static constexpr int kMaxMessageBytes = 64 << 20;
-
   ChunkServerPool() = default;
   ChunkServerPool(const ChunkServerPool&) = delete;
   ChunkServerPool& operator=(const ChunkServerPool&) = delete;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 
 namespace gfs::client {
@@ -48,15 +49,8 @@ Result<std::unique_ptr<MasterChannel>> MasterChannel::Create(const std::string& 
 
 MasterChannel::MasterChannel(std::vector<std::string> addresses, ClientOptions options)
     : addresses_(std::move(addresses)), options_(options) {
-  grpc::ChannelArguments args;
-  // Reconnect quickly once a restarted master is back, instead of gRPC's default
-  // backoff of up to two minutes.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   for (const std::string& address : addresses_) {
-    channels_.push_back(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    channels_.push_back(NewChannel(address));
     stubs_.push_back(proto::MasterService::NewStub(channels_.back()));
   }
 }

@@ -48,6 +48,18 @@ ChunkManager::ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerR
   first_handle_of_this_run_ = next_handle_;
 }
 
+ChunkManager::HandleReservation::HandleReservation(ChunkManager* manager) : manager_(manager) {
+  MutexLock lock(&manager_->mu_);
+  handle_ = manager_->next_handle_++;
+  manager_->allocating_.insert(handle_);
+}
+
+ChunkManager::HandleReservation::~HandleReservation() {
+  // However the allocation ended, the handle is logged by now, or garbage.
+  MutexLock lock(&manager_->mu_);
+  manager_->allocating_.erase(handle_);
+}
+
 int64_t ChunkManager::LeaseUntil(int64_t confirmed_us) const {
   // The primary counts from when the grant arrived, before `confirmed_us`; a small
   // margin covers clock-rate differences between the machines.
@@ -135,21 +147,8 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
 
 Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord& file,
                                                        uint64_t index, bool* fresh) {
-  uint64_t handle;
-  {
-    MutexLock lock(&mu_);
-    handle = next_handle_++;
-    allocating_.insert(handle);
-  }
-  // However this ends, the handle is no longer being allocated: logged, or garbage.
-  struct Done {
-    ChunkManager* self;
-    uint64_t handle;
-    ~Done() {
-      MutexLock lock(&self->mu_);
-      self->allocating_.erase(handle);
-    }
-  } done{this, handle};
+  const HandleReservation reservation(this);
+  const uint64_t handle = reservation.handle();
   GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
                        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
   std::vector<Status> created = CallAll(servers, [&](const std::string& address) {
@@ -195,26 +194,17 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
 
 Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& file,
                                                      const proto::ChunkRecord& chunk, bool* fresh) {
-  uint64_t handle;
   std::vector<std::string> targets;
   {
     MutexLock lock(&mu_);
     targets = UpToDateReplicas(chunks_[chunk.handle()], chunk.version());
-    if (targets.empty()) {
-      return Status::Unavailable(ChunkName(chunk.handle()) + " has no live replica at version " +
-                                 std::to_string(chunk.version()));
-    }
-    handle = next_handle_++;
-    allocating_.insert(handle);
   }
-  struct Done {
-    ChunkManager* self;
-    uint64_t handle;
-    ~Done() {
-      MutexLock lock(&self->mu_);
-      self->allocating_.erase(handle);
-    }
-  } done{this, handle};
+  if (targets.empty()) {
+    return Status::Unavailable(ChunkName(chunk.handle()) + " has no live replica at version " +
+                               std::to_string(chunk.version()));
+  }
+  const HandleReservation reservation(this);
+  const uint64_t handle = reservation.handle();
   std::vector<Status> cloned = CallAll(targets, [&](const std::string& address) {
     return chunkservers_->CloneChunk(address, chunk.handle(), handle, chunk.version());
   });

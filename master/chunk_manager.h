@@ -103,6 +103,21 @@ class ChunkManager {
     bool granting = false;  // a thread is granting a lease; others wait
   };
 
+  // A new handle, counted as being allocated (so never taken for an orphan) for the
+  // reservation's lifetime.
+  class HandleReservation {
+   public:
+    explicit HandleReservation(ChunkManager* manager);
+    ~HandleReservation();
+    HandleReservation(const HandleReservation&) = delete;
+    HandleReservation& operator=(const HandleReservation&) = delete;
+    uint64_t handle() const { return handle_; }
+
+   private:
+    ChunkManager* const manager_;
+    uint64_t handle_ = 0;
+  };
+
   // Creates chunk `index` of `file` on newly placed servers and logs it. AlreadyExists
   // if another writer allocated it first. Sets `*fresh` when every server asked created
   // it (no replica can have been left behind).

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/mutex.h"
 #include "protos/chunkserver.grpc.pb.h"
@@ -88,12 +89,7 @@ class GrpcChunkServerClient final : public ChunkServerClient {
     MutexLock lock(&mu_);
     std::unique_ptr<Stub>& stub = stubs_[address];
     if (stub == nullptr) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-      stub = proto::ChunkServerService::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      stub = proto::ChunkServerService::NewStub(NewChannel(address));
     }
     return stub.get();
   }
