@@ -37,6 +37,7 @@ ChunkLocation FromProto(const proto::ChunkLocation& in) {
   out.version = in.version();
   out.replicas.assign(in.replicas().begin(), in.replicas().end());
   out.primary = in.primary();
+  out.corrupt_replicas.assign(in.corrupt_replicas().begin(), in.corrupt_replicas().end());
   return out;
 }
 
@@ -73,6 +74,28 @@ class GrpcClient final : public Client {
     status.logged_entries = resp.logged_entries();
     status.synced_writes = resp.synced_writes();
     return status;
+  }
+
+  Result<std::vector<ChunkServerInfo>> ListChunkServers() override {
+    proto::ListChunkServersResponse resp;
+    GFS_RETURN_IF_ERROR(channel_->Call(
+        "list chunkservers", [&](MasterChannel::Stub* stub, grpc::ClientContext* ctx) {
+          resp.Clear();
+          return stub->ListChunkServers(ctx, proto::ListChunkServersRequest(), &resp);
+        }));
+    std::vector<ChunkServerInfo> servers;
+    for (const proto::ChunkServerInfo& in : resp.servers()) {
+      ChunkServerInfo out;
+      out.address = in.address();
+      out.rack = in.rack();
+      out.alive = in.alive();
+      out.chunks = in.chunks();
+      out.used_bytes = in.used_bytes();
+      out.capacity_bytes = in.capacity_bytes();
+      out.last_heartbeat_ms_ago = in.last_heartbeat_ms_ago();
+      servers.push_back(std::move(out));
+    }
+    return servers;
   }
 
   Status Mkdir(const std::string& path, bool parents) override {

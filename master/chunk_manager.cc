@@ -99,6 +99,7 @@ Status ChunkManager::GetChunkLocations(const std::string& path, uint64_t first_i
     for (const std::string& address : UpToDateReplicas(it->second, chunk.version())) {
       location->add_replicas(address);
     }
+    for (const std::string& address : it->second.corrupt) location->add_corrupt_replicas(address);
     const std::optional<Lease>& lease = it->second.lease;
     if (lease && !lease->revoked && lease->version == chunk.version() && lease->until_us > now) {
       location->set_primary(lease->primary);
@@ -512,7 +513,9 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
       ++stale;
       collect(report);
     }
-    chunks_[report.handle()].replicas[address] = report.version();
+    ChunkState& state = chunks_[report.handle()];
+    if (state.corrupt.count(address) != 0) continue;  // known bad: not a replica
+    state.replicas[address] = report.version();
   }
   if (orphans + stale > 0) {
     LOG(INFO) << address << " holds " << orphans << " orphaned and " << stale << " stale replicas; "
@@ -524,10 +527,16 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   }
   for (uint64_t handle : req.corrupt()) {
     auto it = chunks_.find(handle);
-    if (it != chunks_.end() && it->second.replicas.erase(address) > 0) {
+    if (it == chunks_.end()) continue;
+    it->second.replicas.erase(address);
+    if (it->second.corrupt.insert(address).second) {
       LOG(ERROR) << ChunkName(handle) << " is corrupt on " << address
                  << "; no longer handed out from there";
     }
+  }
+  for (uint64_t handle : req.removed()) {
+    auto it = chunks_.find(handle);
+    if (it != chunks_.end()) it->second.corrupt.erase(address);  // gone: no longer bad
   }
   for (const proto::ChunkReport& wanted : req.lease_extensions()) {
     auto it = chunks_.find(wanted.handle());
@@ -540,6 +549,15 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
     lease.until_us = LeaseUntil(now);
     resp->add_extended_leases(wanted.handle());
   }
+}
+
+std::map<std::string, uint64_t> ChunkManager::ReplicaCounts() {
+  MutexLock lock(&mu_);
+  std::map<std::string, uint64_t> counts;
+  for (const auto& [handle, state] : chunks_) {
+    for (const auto& [address, version] : state.replicas) ++counts[address];
+  }
+  return counts;
 }
 
 void ChunkManager::ServerDead(const std::string& address) {

@@ -83,6 +83,9 @@ class ChunkManager {
   Status FreezeForSnapshot(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
   void Unfreeze(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
 
+  // How many replicas the master knows on each server.
+  std::map<std::string, uint64_t> ReplicaCounts() EXCLUDES(mu_);
+
   // Forgets the replicas of a server declared dead.
   void ServerDead(const std::string& address) EXCLUDES(mu_);
 
@@ -101,6 +104,8 @@ class ChunkManager {
     std::map<std::string, uint64_t> replicas;
     std::optional<Lease> lease;
     bool granting = false;  // a thread is granting a lease; others wait
+    // Servers whose replica failed a checksum: never counted as replicas again.
+    std::set<std::string> corrupt;
   };
 
   // A new handle, counted as being allocated (so never taken for an orphan) for the

@@ -38,7 +38,7 @@ Status MasterServer::Start() {
                                                   chunkserver_client_.get(), Clock::Real());
   snapshotter_ = std::make_unique<Snapshotter>(namespace_.get(), chunk_manager_.get(), log_.get());
   service_ = std::make_unique<MasterServiceImpl>(namespace_.get(), chunk_manager_.get(),
-                                                 snapshotter_.get(), log_.get());
+                                                 registry_.get(), snapshotter_.get(), log_.get());
   heartbeat_service_ =
       std::make_unique<HeartbeatServiceImpl>(registry_.get(), chunk_manager_.get());
 

@@ -1,5 +1,6 @@
 #include "master/master_service.h"
 
+#include "common/clock.h"
 #include "common/grpc_status.h"
 #include "common/path.h"
 #include "master/chunk_manager.h"
@@ -104,6 +105,25 @@ grpc::Status MasterServiceImpl::ExtendFile(grpc::ServerContext*,
                                            const proto::ExtendFileRequest* req,
                                            proto::ExtendFileResponse* resp) {
   return Reply(ns_->ExtendFile(req->path(), req->length(), req->inode_id()), resp->mutable_info());
+}
+
+grpc::Status MasterServiceImpl::ListChunkServers(grpc::ServerContext*,
+                                                 const proto::ListChunkServersRequest*,
+                                                 proto::ListChunkServersResponse* resp) {
+  const std::map<std::string, uint64_t> counts = chunks_->ReplicaCounts();
+  const int64_t now = Clock::Real()->MonotonicMicros();
+  for (const ChunkServerStatus& server : registry_->List()) {
+    proto::ChunkServerInfo* info = resp->add_servers();
+    info->set_address(server.address);
+    info->set_rack(server.rack);
+    info->set_alive(server.alive);
+    auto it = counts.find(server.address);
+    info->set_chunks(it == counts.end() ? 0 : it->second);
+    info->set_used_bytes(server.used_bytes);
+    info->set_capacity_bytes(server.capacity_bytes);
+    info->set_last_heartbeat_ms_ago((now - server.last_heartbeat_us) / 1000);
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status HeartbeatServiceImpl::Heartbeat(grpc::ServerContext*,

@@ -17,8 +17,9 @@ class Snapshotter;
 class MasterServiceImpl final : public proto::MasterService::Service {
  public:
   // Every pointer must outlive the service.
-  MasterServiceImpl(Namespace* ns, ChunkManager* chunks, Snapshotter* snapshotter, OpLog* log)
-      : ns_(ns), chunks_(chunks), snapshotter_(snapshotter), log_(log) {}
+  MasterServiceImpl(Namespace* ns, ChunkManager* chunks, ChunkServerRegistry* registry,
+                    Snapshotter* snapshotter, OpLog* log)
+      : ns_(ns), chunks_(chunks), registry_(registry), snapshotter_(snapshotter), log_(log) {}
 
   grpc::Status Ping(grpc::ServerContext* ctx, const proto::PingRequest* req,
                     proto::PingResponse* resp) override;
@@ -50,10 +51,13 @@ class MasterServiceImpl final : public proto::MasterService::Service {
                                   proto::ReportWriteFailureResponse* resp) override;
   grpc::Status ExtendFile(grpc::ServerContext* ctx, const proto::ExtendFileRequest* req,
                           proto::ExtendFileResponse* resp) override;
+  grpc::Status ListChunkServers(grpc::ServerContext* ctx, const proto::ListChunkServersRequest* req,
+                                proto::ListChunkServersResponse* resp) override;
 
  private:
   Namespace* const ns_;
   ChunkManager* const chunks_;
+  ChunkServerRegistry* const registry_;
   Snapshotter* const snapshotter_;
   OpLog* const log_;
 };

@@ -169,6 +169,11 @@ class FakeClient : public Client {
 
   Result<MasterPosition> Ping() override { return MasterPosition{1, 1}; }
   Result<MasterStatus> GetMasterStatus() override { return MasterStatus{}; }
+  Result<std::vector<ChunkServerInfo>> ListChunkServers() override {
+    ChunkServerInfo live{"10.0.0.1:7001", "r1", true, 12, 1000, 50000, 120};
+    ChunkServerInfo dead{"10.0.0.2:7001", "r2", false, 0, 0, 50000, 20000};
+    return std::vector<ChunkServerInfo>{live, dead};
+  }
 
   Status Mkdir(const std::string& path, bool parents) override {
     GFS_RETURN_IF_ERROR(ValidatePath(path));
@@ -427,11 +432,9 @@ TEST_F(CliTest, ToolHelpListsImplementedCommands) {
     SCOPED_TRACE(::testing::PrintToString(args));
     EXPECT_EQ(Run(args), kExitOk);
     EXPECT_EQ(out().rfind("usage: gfs [--master=HOST:PORT[,...]] COMMAND [ARGS]\n", 0), 0u);
-    for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat"}) {
+    for (const char* cmd : {"ls", "mkdir", "touch", "rm", "mv", "stat", "put", "get", "cat",
+                            "append", "undelete", "snapshot", "admin"}) {
       EXPECT_NE(out().find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd;
-    }
-    for (const char* later : {"admin"}) {
-      EXPECT_EQ(out().find(std::string("\n  ") + later), std::string::npos) << later;
     }
     EXPECT_EQ(err(), "");
   }
@@ -461,13 +464,39 @@ TEST_F(CliTest, CommandHelpPrintsItsUsage) {
   EXPECT_EQ(factory_calls_, 0);
 }
 
-TEST_F(CliTest, CommandsOfLaterMilestonesSayNotImplemented) {
-  for (const char* cmd : {"admin"}) {
-    SCOPED_TRACE(cmd);
-    EXPECT_EQ(Run({cmd, "/x", "/y"}), kExitFailed);
-    EXPECT_EQ(err(), std::string("gfs: ") + cmd + ": not implemented yet\n");
-  }
-  EXPECT_EQ(factory_calls_, 0);
+TEST_F(CliTest, AdminReportListsChunkservers) {
+  ASSERT_EQ(Run({"admin", "report"}), kExitOk) << err();
+  EXPECT_NE(out().find("10.0.0.1:7001"), std::string::npos) << out();
+  EXPECT_NE(out().find("live"), std::string::npos) << out();
+  EXPECT_NE(out().find("dead"), std::string::npos) << out();
+  EXPECT_NE(out().find("2 chunkservers, 1 live"), std::string::npos) << out();
+  EXPECT_EQ(Run({"admin", "nonsense"}), kExitUsage);
+  EXPECT_EQ(Run({"admin"}), kExitUsage);
+}
+
+TEST_F(CliTest, AdminFsckReportsMissingAndUnderReplicatedChunks) {
+  ASSERT_EQ(Run({"mkdir", "-p", "/d/e"}), kExitOk) << err();
+  ASSERT_EQ(Run({"touch", "/d/e/f", "/d/g"}), kExitOk) << err();
+  tree_.nodes["/d/e/f"].replication = 3;
+  tree_.nodes["/d/g"].replication = 2;
+  tree_.chunks["/d/e/f"] = {ChunkLocation{0, 11, 1, {"a:1", "b:1", "c:1"}, "", {}},
+                            ChunkLocation{1, 12, 1, {"a:1"}, "", {"b:1"}}};
+  tree_.chunks["/d/g"] = {ChunkLocation{0, 13, 1, {"a:1", "b:1"}, "", {}}};
+  ASSERT_EQ(Run({"admin", "fsck", "/d"}), kExitOk) << err();
+  EXPECT_NE(out().find("UNDER-REPLICATED /d/e/f chunk 1 (handle 12): 1 of 3"), std::string::npos)
+      << out();
+  EXPECT_NE(out().find("CORRUPT /d/e/f chunk 1 (handle 12) on b:1"), std::string::npos) << out();
+  EXPECT_NE(out().find("2 files, 3 chunks, 0 missing, 1 under-replicated, 1 corrupt replicas: "
+                       "HEALTHY"),
+            std::string::npos)
+      << out();
+  // A chunk without any live replica is missing data: exit status 1.
+  tree_.chunks["/d/g"][0].replicas.clear();
+  EXPECT_EQ(Run({"admin", "fsck"}), kExitFailed);
+  EXPECT_NE(out().find("MISSING /d/g chunk 0 (handle 13): no live replica"), std::string::npos)
+      << out();
+  EXPECT_NE(out().find("DATA MISSING"), std::string::npos) << out();
+  EXPECT_EQ(Run({"admin", "fsck", "/nope"}), kExitFailed);
 }
 
 // ---- Master address ----

@@ -662,6 +662,34 @@ TEST_F(DataPathTest, RenameOrRecreateNeverRedirectsWrites) {
   EXPECT_EQ(*client_->ReadAt("/x/moved", 0, 100), "before after");
 }
 
+TEST_F(DataPathTest, AdminReportAndFsckSeeDeadServers) {
+  auto writer = client_->Create("/f", 3);
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Write(std::string(2 * kChunk, 'x')));
+  ASSERT_OK((*writer)->Close());
+  CliResult report = cluster_->RunCli({"admin", "report"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("3 chunkservers, 3 live"), std::string::npos) << report.out;
+  CliResult fsck = cluster_->RunCli({"admin", "fsck"});
+  ASSERT_EQ(fsck.exit_code, 0) << fsck.err;
+  EXPECT_NE(fsck.out.find("0 missing, 0 under-replicated"), std::string::npos) << fsck.out;
+
+  // One server dies: its replicas are gone, the data is still there.
+  cluster_->KillChunkserver(0);
+  ASSERT_EVENTUALLY(
+      cluster_->RunCli({"admin", "report"}).out.find("3 chunkservers, 2 live") != std::string::npos,
+      seconds(15));
+  fsck = cluster_->RunCli({"admin", "fsck", "/"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  EXPECT_NE(fsck.out.find("UNDER-REPLICATED /f chunk 0"), std::string::npos) << fsck.out;
+  // All die: the data is missing, and fsck says so with exit status 1.
+  cluster_->KillChunkserver(1);
+  cluster_->KillChunkserver(2);
+  ASSERT_EVENTUALLY(cluster_->RunCli({"admin", "fsck"}).exit_code == 1, seconds(15));
+  fsck = cluster_->RunCli({"admin", "fsck"});
+  EXPECT_NE(fsck.out.find("MISSING /f chunk 1"), std::string::npos) << fsck.out;
+}
+
 TEST_F(DataPathTest, CliPutGetCatStat) {
   const std::string data = RandomBytes(rng_, 3 * kChunk + kChunk / 2);
   const std::string local = test_dir() + "/local.bin";

@@ -98,8 +98,20 @@ struct ChunkLocation {
   uint64_t index = 0;  // the chunk covers bytes [index * chunk_size, (index + 1) * chunk_size)
   uint64_t handle = 0;
   uint64_t version = 0;
-  std::vector<std::string> replicas;  // "host:port" of live replicas holding `version`
-  std::string primary;                // the lease holder; empty when no lease is held
+  std::vector<std::string> replicas;          // "host:port" of live replicas holding `version`
+  std::string primary;                        // the lease holder; empty when no lease is held
+  std::vector<std::string> corrupt_replicas;  // replicas that failed a checksum
+};
+
+// A chunkserver as the master sees it (gfs admin report).
+struct ChunkServerInfo {
+  std::string address;
+  std::string rack;
+  bool alive = false;
+  uint64_t chunks = 0;  // replicas the master knows it holds
+  uint64_t used_bytes = 0;
+  uint64_t capacity_bytes = 0;
+  int64_t last_heartbeat_ms_ago = 0;
 };
 
 // A stream of bytes into one file, from the offset it was opened at onward. Write
@@ -165,6 +177,9 @@ class Client {
 
   // The master's counters.
   virtual Result<MasterStatus> GetMasterStatus() = 0;
+
+  // Every chunkserver the master has heard from since it started.
+  virtual Result<std::vector<ChunkServerInfo>> ListChunkServers() = 0;
 
   // Creates a directory. With `parents`, creates missing ancestors too and succeeds if
   // `path` already is a directory. Returns AlreadyExists if `path` exists (without
