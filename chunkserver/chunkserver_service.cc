@@ -302,4 +302,52 @@ grpc::Status ChunkServerServiceImpl::CloneChunk(grpc::ServerContext*,
   return ToGrpc(s.Prepend(Describe(req->src())));
 }
 
+Result<uint64_t> ChunkServerServiceImpl::FetchReplica(uint64_t handle, uint64_t version,
+                                                      const std::string& source) {
+  uint64_t offset = 0;
+  while (true) {
+    proto::ReadChunkRequest req;
+    req.set_handle(handle);
+    req.set_version(version);
+    req.set_offset(offset);
+    req.set_length(options_.max_read_bytes);
+    proto::ReadChunkResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
+    GFS_RETURN_IF_ERROR(
+        FromGrpc(Peer(source)->ReadChunk(&ctx, req, &resp)).Prepend("reading from " + source));
+    if (!resp.data().empty()) GFS_RETURN_IF_ERROR(store_->Write(handle, offset, resp.data()));
+    offset += resp.data().size();
+    if (resp.data().empty() || offset >= resp.chunk_length()) break;
+  }
+  GFS_RETURN_IF_ERROR(store_->Sync(handle));
+  return offset;
+}
+
+grpc::Status ChunkServerServiceImpl::CopyChunkFrom(grpc::ServerContext*,
+                                                   const proto::CopyChunkFromRequest* req,
+                                                   proto::CopyChunkFromResponse* resp) {
+  // A replica of an older version here is stale garbage: the copy replaces it.
+  Result<ChunkInfo> existing = store_->Info(req->handle());
+  if (existing.ok()) {
+    if (existing->version >= req->version()) {
+      return ToGrpc(Status::AlreadyExists(Describe(req->handle()) + " is already here"));
+    }
+    if (Status s = store_->Delete(req->handle()); !s.ok()) return ToGrpc(s);
+  }
+  if (Status s = store_->Create(req->handle(), req->version()); !s.ok()) {
+    return ToGrpc(s.Prepend(Describe(req->handle())));
+  }
+  Result<uint64_t> copied = FetchReplica(req->handle(), req->version(), req->source());
+  if (!copied.ok()) {
+    (void)store_->Delete(req->handle());  // no partial replica left behind
+    return ToGrpc(copied.status().Prepend("copying " + Describe(req->handle())));
+  }
+  heartbeater_->ChunkChanged(req->handle());
+  resp->set_length(*copied);
+  LOG(INFO) << "copied " << Describe(req->handle()) << " (" << *copied << " bytes) from "
+            << req->source();
+  return grpc::Status::OK;
+}
+
 }  // namespace gfs::chunkserver

@@ -60,6 +60,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
                            proto::RevokeLeaseResponse* resp) override;
   grpc::Status CloneChunk(grpc::ServerContext* ctx, const proto::CloneChunkRequest* req,
                           proto::CloneChunkResponse* resp) override;
+  grpc::Status CopyChunkFrom(grpc::ServerContext* ctx, const proto::CopyChunkFromRequest* req,
+                             proto::CopyChunkFromResponse* resp) override;
 
  private:
   // Applies one mutation locally in its serial turn; `serial` comes from the primary.
@@ -67,6 +69,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
   // On the primary: applies `m` here and on every secondary at once; OK when all did.
   Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
                          const std::vector<std::string>& secondaries);
+  // Fetches replica `handle` at `version` from `source` into the local store.
+  Result<uint64_t> FetchReplica(uint64_t handle, uint64_t version, const std::string& source);
   // Pushes the rest of a PushData stream on to the next replica of the chain while
   // keeping it here.
   Status ReceivePush(grpc::ServerContext* ctx, grpc::ServerReader<proto::PushDataRequest>* reader);

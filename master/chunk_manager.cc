@@ -2,8 +2,10 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <future>
 
+#include "master/meta_keys.h"
 #include "master/meta_txn.h"
 #include "master/state_machine.h"
 
@@ -337,7 +339,7 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
     ChunkState& state = chunks_[handle];
     const int64_t now = clock_->MonotonicMicros();
     if (frozen_.count(handle) != 0) {
-      return Status::Unavailable(ChunkName(handle) + " is being snapshotted");
+      return Status::Unavailable(ChunkName(handle) + " is being snapshotted or copied");
     }
     if (state.lease && state.lease->until_us > now) {
       const Lease& lease = *state.lease;
@@ -549,6 +551,78 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
     lease.until_us = LeaseUntil(now);
     resp->add_extended_leases(wanted.handle());
   }
+}
+
+size_t ChunkManager::ReplicateOnce(size_t max_copies) {
+  // Chunks that may lack replicas, with what the master knows of their replicas.
+  std::vector<std::pair<uint64_t, std::map<std::string, uint64_t>>> suspects;
+  {
+    MutexLock lock(&mu_);
+    const int64_t now = clock_->MonotonicMicros();
+    for (const auto& [handle, state] : chunks_) {
+      if (state.granting || frozen_.count(handle) != 0) continue;
+      if (state.lease && state.lease->until_us > now) continue;  // being written: later
+      suspects.emplace_back(handle, state.replicas);
+    }
+  }
+  struct Need {
+    uint64_t handle, version;
+    std::vector<std::string> live;
+    std::set<std::string> holders;
+  };
+  std::vector<Need> needs;
+  {
+    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    for (auto& [handle, replicas] : suspects) {
+      Result<proto::ChunkRecord> chunk = GetChunk(&txn, handle);
+      if (!chunk.ok()) continue;  // an orphan
+      proto::InodeRecord file;
+      if (!txn.GetProto(InodeKey(chunk->inode_id()), &file).ok()) continue;
+      Need need{handle, chunk->version(), {}, {}};
+      for (const auto& [address, version] : replicas) {
+        need.holders.insert(address);
+        if (version == chunk->version() && registry_->IsAlive(address))
+          need.live.push_back(address);
+      }
+      if (!need.live.empty() && need.live.size() < std::max<uint32_t>(1, file.replication())) {
+        needs.push_back(std::move(need));
+      }
+    }
+  }
+  std::sort(needs.begin(), needs.end(),
+            [](const Need& a, const Need& b) { return a.live.size() < b.live.size(); });
+  size_t copied = 0;
+  for (size_t i = 0; i < needs.size() && i < max_copies; ++i) {
+    Need& need = needs[i];
+    {
+      MutexLock lock(&mu_);
+      ChunkState& state = chunks_[need.handle];
+      if (state.granting || (state.lease && state.lease->until_us > clock_->MonotonicMicros())) {
+        continue;
+      }
+      need.holders.insert(state.corrupt.begin(), state.corrupt.end());
+      ++frozen_[need.handle];  // no lease, hence no write, while the copy runs
+    }
+    Result<std::vector<std::string>> target = registry_->PlaceNewChunk(1, need.holders);
+    Status s = target.status();
+    if (s.ok()) {
+      s = chunkservers_->CopyChunkFrom(target->front(), need.handle, need.version,
+                                       need.live.front());
+    }
+    {
+      MutexLock lock(&mu_);
+      if (s.ok()) chunks_[need.handle].replicas[target->front()] = need.version;
+    }
+    Unfreeze({need.handle});
+    if (s.ok()) {
+      ++copied;
+      LOG(INFO) << ChunkName(need.handle) << " had " << need.live.size()
+                << " live replicas; copied to " << target->front() << " from " << need.live.front();
+    } else if (!s.IsUnavailable()) {
+      LOG(WARNING) << "re-replicating " << ChunkName(need.handle) << ": " << s.ToString();
+    }
+  }
+  return copied;
 }
 
 std::map<std::string, uint64_t> ChunkManager::ReplicaCounts() {

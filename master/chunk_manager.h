@@ -83,6 +83,12 @@ class ChunkManager {
   Status FreezeForSnapshot(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
   void Unfreeze(const std::vector<uint64_t>& handles) EXCLUDES(mu_);
 
+  // Re-replication: copies up to `max_copies` chunks that have fewer live up-to-date
+  // replicas than their file asks for (fewest first) from a live replica to another
+  // server. Chunks with a lease in force are left for later; a chunk being copied gets
+  // no lease. Returns how many copies were made.
+  size_t ReplicateOnce(size_t max_copies) EXCLUDES(mu_);
+
   // How many replicas the master knows on each server.
   std::map<std::string, uint64_t> ReplicaCounts() EXCLUDES(mu_);
 

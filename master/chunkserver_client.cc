@@ -74,6 +74,18 @@ class GrpcChunkServerClient final : public ChunkServerClient {
     });
   }
 
+  Status CopyChunkFrom(const std::string& address, uint64_t handle, uint64_t version,
+                       const std::string& source) override {
+    proto::CopyChunkFromRequest req;
+    req.set_handle(handle);
+    req.set_version(version);
+    req.set_source(source);
+    proto::CopyChunkFromResponse resp;
+    return Call(address, "copy chunk", [&](Stub* stub, grpc::ClientContext* ctx) {
+      return stub->CopyChunkFrom(ctx, req, &resp);
+    });
+  }
+
  private:
   using Stub = proto::ChunkServerService::Stub;
 

@@ -33,6 +33,9 @@ class ChunkServerClient {
   // Copies replica `src` (at `version`) to a new chunk `dst` on `address`, locally.
   virtual Status CloneChunk(const std::string& address, uint64_t src, uint64_t dst,
                             uint64_t version) = 0;
+  // Has `address` fetch replica `handle` at `version` from `source` (re-replication).
+  virtual Status CopyChunkFrom(const std::string& address, uint64_t handle, uint64_t version,
+                               const std::string& source) = 0;
 };
 
 // The real one, over gRPC; `timeout` is each call's deadline.

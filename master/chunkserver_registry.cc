@@ -56,12 +56,13 @@ std::vector<std::string> ChunkServerRegistry::ExpireSilent() {
   return dead;
 }
 
-Result<std::vector<std::string>> ChunkServerRegistry::PlaceNewChunk(size_t replicas) {
+Result<std::vector<std::string>> ChunkServerRegistry::PlaceNewChunk(
+    size_t replicas, const std::set<std::string>& exclude) {
   MutexLock lock(&mu_);
   const int64_t now = clock_->MonotonicMicros();
   std::vector<PlacementCandidate> candidates;
   for (auto& [address, server] : servers_) {
-    if (!server.status.alive) continue;
+    if (!server.status.alive || exclude.count(address) != 0) continue;
     if (now - server.window_start_us > kAllocationWindowUs) {
       server.allocations = 0;
       server.window_start_us = now;

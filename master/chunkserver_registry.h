@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,12 @@ class ChunkServerRegistry {
   // Declares dead every live server silent for the heartbeat timeout; returns them.
   std::vector<std::string> ExpireSilent() EXCLUDES(mu_);
 
-  // Chooses up to `replicas` live servers for a new chunk (see ChoosePlacement) and
-  // counts the allocation against them. Unavailable when no server is live.
-  Result<std::vector<std::string>> PlaceNewChunk(size_t replicas) EXCLUDES(mu_);
+  // Chooses up to `replicas` live servers, none in `exclude`, for a new replica (see
+  // ChoosePlacement) and counts the allocation against them. Unavailable when no such
+  // server is live.
+  Result<std::vector<std::string>> PlaceNewChunk(size_t replicas,
+                                                 const std::set<std::string>& exclude = {})
+      EXCLUDES(mu_);
 
   std::vector<ChunkServerStatus> List() EXCLUDES(mu_);
   size_t live_count() EXCLUDES(mu_);

@@ -19,6 +19,10 @@ DEFINE_int64(gc_interval_ms, 10000, "How often the trash is checked for expired 
 DEFINE_int64(full_report_interval_ms, 300000,
              "How often each chunkserver is asked for a full chunk report, which is how "
              "orphaned and stale replicas are found.");
+DEFINE_int64(replication_check_ms, 5000,
+             "How often chunks with fewer live replicas than their file asks for are looked "
+             "for and copied to other chunkservers (at most 8 per round, fewest replicas "
+             "first).");
 DEFINE_uint64(oplog_tail_entries, 100000,
               "How many of the newest op log entries are kept for followers to catch up from.");
 
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
   options.trash_retention_s = FLAGS_trash_retention_s;
   options.gc_interval_ms = FLAGS_gc_interval_ms;
   options.full_report_interval_ms = FLAGS_full_report_interval_ms;
+  options.replication_check_ms = FLAGS_replication_check_ms;
 
   gfs::master::MasterServer server(options);
   if (gfs::Status s = server.Start(); !s.ok()) {

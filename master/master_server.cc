@@ -62,12 +62,16 @@ Status MasterServer::Start() {
   gc_options.trash_retention = std::chrono::seconds(options_.trash_retention_s);
   gc_options.interval = std::chrono::milliseconds(options_.gc_interval_ms);
   gc_ = std::make_unique<GarbageCollector>(gc_options, namespace_.get());
+  replicator_ = std::make_unique<PeriodicTask>(
+      "re-replication", std::chrono::milliseconds(options_.replication_check_ms),
+      [this] { chunk_manager_->ReplicateOnce(options_.max_copies_per_round); });
   LOG(INFO) << "master serving on " << options_.listen << " (port " << port_ << "), metadata in "
             << options_.data_dir;
   return Status::OK();
 }
 
 void MasterServer::Shutdown() {
+  replicator_.reset();
   gc_.reset();
   liveness_.reset();
   if (server_ != nullptr) {

@@ -48,6 +48,9 @@ struct MasterServerOptions {
   int64_t gc_interval_ms = 10000;
   // Each chunkserver sends a full chunk report this often (garbage is found that way).
   int64_t full_report_interval_ms = 300000;
+  // How often under-replicated chunks are looked for, and how many copies a round makes.
+  int64_t replication_check_ms = 5000;
+  size_t max_copies_per_round = 8;
 };
 
 class MasterServer {
@@ -80,6 +83,8 @@ class MasterServer {
   // Declares silent chunkservers dead.
   std::unique_ptr<PeriodicTask> liveness_;
   std::unique_ptr<GarbageCollector> gc_;
+  // Copies chunks that lost replicas.
+  std::unique_ptr<PeriodicTask> replicator_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -54,6 +54,19 @@ class FakeChunkServers : public ChunkServerClient {
     ++clones_;
     return Status::OK();
   }
+  Status CopyChunkFrom(const std::string& address, uint64_t handle, uint64_t version,
+                       const std::string& source) override {
+    MutexLock lock(&mu_);
+    if (down_.count(address) || down_.count(source)) return Status::Unavailable("down");
+    if (versions_[{source, handle}] != version) return Status::FailedPrecondition("version");
+    versions_[{address, handle}] = version;
+    ++copies_;
+    return Status::OK();
+  }
+  int copies() {
+    MutexLock lock(&mu_);
+    return copies_;
+  }
   int clones() {
     MutexLock lock(&mu_);
     return clones_;
@@ -88,6 +101,7 @@ class FakeChunkServers : public ChunkServerClient {
   int grants_ = 0;
   int revokes_ = 0;
   int clones_ = 0;
+  int copies_ = 0;
 };
 
 constexpr uint64_t kLeaseMs = 1000;
@@ -405,6 +419,23 @@ TEST_F(ChunkManagerTest, SnapshotErrors) {
   ASSERT_CODE(ns_->Stat("/g"), StatusCode::kNotFound);
   AdvanceWithHeartbeats(2 * kLeaseMs, lease.primary());
   ASSERT_OK(snapshotter.Snapshot("/f", "/g"));
+}
+
+TEST_F(ChunkManagerTest, LostReplicasAreCopiedFewestFirst) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  // While the lease is in force the chunk is being written: left alone.
+  EXPECT_EQ(manager_->ReplicateOnce(8), 0u);
+  const std::string lost = lease.replicas(1);
+  fake_.SetDown(lost, true);
+  AdvanceWithHeartbeats(kHeartbeatTimeoutMs + 500, lost);  // dead, and the lease is over
+  ASSERT_EQ(manager_->ReplicateOnce(8), 1u);
+  EXPECT_EQ(fake_.copies(), 1);
+  proto::GetChunkLocationsResponse resp;
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, 0, &resp));
+  ASSERT_EQ(resp.chunks(0).replicas_size(), 3);
+  for (const std::string& address : resp.chunks(0).replicas()) EXPECT_NE(address, lost);
+  EXPECT_EQ(manager_->ReplicateOnce(8), 0u);  // whole again: nothing to do
 }
 
 TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {
