@@ -12,6 +12,23 @@
 
 namespace gfs::chunkserver {
 
+namespace {
+
+// Marks one mutation started under a lease as finished when it goes out of scope.
+class MutationInFlight {
+ public:
+  MutationInFlight(LeaseTable* leases, uint64_t handle) : leases_(leases), handle_(handle) {}
+  ~MutationInFlight() { leases_->FinishMutation(handle_); }
+  MutationInFlight(const MutationInFlight&) = delete;
+  MutationInFlight& operator=(const MutationInFlight&) = delete;
+
+ private:
+  LeaseTable* const leases_;
+  const uint64_t handle_;
+};
+
+}  // namespace
+
 std::string HandleName(uint64_t handle) {
   char name[17];
   std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(handle));
@@ -176,6 +193,7 @@ grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::Wr
                                            proto::WriteResponse*) {
   Result<LeaseTable::Lease> lease = leases_->StartMutation(req->handle(), req->version());
   if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
+  const MutationInFlight in_flight(leases_, req->handle());
   proto::ApplyMutationRequest m;
   m.set_handle(req->handle());
   m.set_version(req->version());
@@ -194,6 +212,7 @@ grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::A
   Result<LeaseTable::Lease> lease =
       leases_->StartAppend(req->handle(), req->version(), req->length(), info->length);
   if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
+  const MutationInFlight in_flight(leases_, req->handle());
   proto::ApplyMutationRequest m;
   m.set_handle(req->handle());
   m.set_version(req->version());
@@ -256,8 +275,10 @@ grpc::Status ChunkServerServiceImpl::CreateChunk(grpc::ServerContext*,
 grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
                                                         const proto::UpdateChunkVersionRequest* req,
                                                         proto::UpdateChunkVersionResponse*) {
-  // A lease at the old version must not outlive the version.
-  leases_->Revoke(req->handle());
+  // A lease at the old version must not outlive the version, nor any mutation under it.
+  if (Status s = leases_->Revoke(req->handle()); !s.ok()) {
+    return ToGrpc(s.Prepend(Describe(req->handle())));
+  }
   Status s = store_->SetVersion(req->handle(), req->expected_version(), req->new_version());
   if (s.ok()) heartbeater_->ChunkChanged(req->handle());
   return ToGrpc(s.Prepend(Describe(req->handle())));
@@ -282,8 +303,8 @@ grpc::Status ChunkServerServiceImpl::GrantLease(grpc::ServerContext*,
 grpc::Status ChunkServerServiceImpl::RevokeLease(grpc::ServerContext*,
                                                  const proto::RevokeLeaseRequest* req,
                                                  proto::RevokeLeaseResponse*) {
-  leases_->Revoke(req->handle());
-  return grpc::Status::OK;
+  // OK only once no mutation under the lease can still land.
+  return ToGrpc(leases_->Revoke(req->handle()).Prepend(Describe(req->handle())));
 }
 
 grpc::Status ChunkServerServiceImpl::CloneChunk(grpc::ServerContext*,
@@ -335,10 +356,15 @@ grpc::Status ChunkServerServiceImpl::CopyChunkFrom(grpc::ServerContext*,
     }
     if (Status s = store_->Delete(req->handle()); !s.ok()) return ToGrpc(s);
   }
-  if (Status s = store_->Create(req->handle(), req->version()); !s.ok()) {
+  // Made at version 0 and moved to the real version only once complete: a crash midway
+  // leaves a replica every master sees as stale, never a short one passing as current.
+  if (Status s = store_->Create(req->handle(), 0); !s.ok()) {
     return ToGrpc(s.Prepend(Describe(req->handle())));
   }
   Result<uint64_t> copied = FetchReplica(req->handle(), req->version(), req->source());
+  if (copied.ok()) {
+    if (Status s = store_->SetVersion(req->handle(), 0, req->version()); !s.ok()) copied = s;
+  }
   if (!copied.ok()) {
     (void)store_->Delete(req->handle());  // no partial replica left behind
     return ToGrpc(copied.status().Prepend("copying " + Describe(req->handle())));

@@ -102,7 +102,7 @@ void Heartbeater::DeleteGarbage(const std::vector<proto::ChunkReport>& garbage) 
     // Only a replica still at the reported version: one updated since is not garbage.
     if (!info.ok() || info->version > chunk.version()) continue;
     // A lease on garbage is moot: no file will ever read what it would write.
-    leases_->Revoke(chunk.handle());
+    (void)leases_->Revoke(chunk.handle(), std::chrono::milliseconds(0));
     Status s = store_->Delete(chunk.handle());
     if (s.ok()) {
       ++deleted;
@@ -217,7 +217,10 @@ Status Heartbeater::SendOne() {
                 << req.chunks_size() << " chunks reported)";
     }
     need_full_report_ = resp.reregister() || resp.send_full_report();
-    for (uint64_t handle : corrupt) corrupt_.erase(handle);
+    // A master that asked us to re-register processed nothing: report them again.
+    if (!resp.reregister()) {
+      for (uint64_t handle : corrupt) corrupt_.erase(handle);
+    }
     if (resp.lease_ms() > 0) lease_ms_ = resp.lease_ms();
     std::vector<uint64_t> extended(resp.extended_leases().begin(), resp.extended_leases().end());
     if (!extended.empty()) leases_->Extend(extended, sent_us, resp.lease_ms());

@@ -17,9 +17,29 @@ void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uin
   entry.append_end = 0;
 }
 
-void LeaseTable::Revoke(uint64_t handle) {
+Status LeaseTable::Revoke(uint64_t handle, std::chrono::milliseconds drain) {
   MutexLock lock(&mu_);
   leases_.erase(handle);
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  while (in_flight_.count(handle) != 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return Status::DeadlineExceeded(std::to_string(in_flight_[handle]) +
+                                      " mutations under the revoked lease are still running");
+    }
+    drained_.WaitFor(deadline - now);
+  }
+  return Status::OK();
+}
+
+void LeaseTable::FinishMutation(uint64_t handle) {
+  MutexLock lock(&mu_);
+  auto it = in_flight_.find(handle);
+  if (it == in_flight_.end()) return;
+  if (--it->second <= 0) {
+    in_flight_.erase(it);
+    drained_.SignalAll();
+  }
 }
 
 Result<LeaseTable::Entry*> LeaseTable::ValidLease(uint64_t handle, uint64_t version) {
@@ -43,6 +63,7 @@ Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t ve
   MutexLock lock(&mu_);
   GFS_ASSIGN_OR_RETURN(Entry * entry, ValidLease(handle, version));
   entry->written_since_extension = true;
+  ++in_flight_[handle];
   return Lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
 }
 
@@ -59,6 +80,7 @@ Result<LeaseTable::Lease> LeaseTable::StartAppend(uint64_t handle, uint64_t vers
                                    std::to_string(entry->chunk_size / 4) + " bytes)");
   }
   entry->written_since_extension = true;
+  ++in_flight_[handle];
   Lease lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
   const uint64_t start = std::max(entry->append_end, chunk_length);
   if (start + length > entry->chunk_size) {

@@ -8,6 +8,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -33,16 +34,23 @@ class LeaseTable {
   };
 
   // `clock` must outlive the table.
-  explicit LeaseTable(Clock* clock) : clock_(clock) {}
+  explicit LeaseTable(Clock* clock) : clock_(clock), drained_(&mu_) {}
 
   // Records a lease on `handle` at `version` until now + lease_ms; replaces any older
   // lease of the handle and restarts serial numbers at 1.
   void Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uint64_t chunk_size,
              std::vector<std::string> secondaries) EXCLUDES(mu_);
 
-  // Drops the lease of `handle`, if any. Mutations not yet assigned a serial will be
-  // refused.
-  void Revoke(uint64_t handle) EXCLUDES(mu_);
+  // Drops the lease of `handle`, if any: mutations not yet assigned a serial are
+  // refused. Then waits up to `drain` for the mutations already started under it to
+  // finish; DeadlineExceeded if they did not (the master must then let the lease run
+  // out instead).
+  Status Revoke(uint64_t handle, std::chrono::milliseconds drain = std::chrono::seconds(5))
+      EXCLUDES(mu_);
+
+  // Every StartMutation/StartAppend that succeeded is matched by one FinishMutation once
+  // the mutation is applied everywhere (or failed).
+  void FinishMutation(uint64_t handle) EXCLUDES(mu_);
 
   // For a mutation of `handle` at `version`: returns the lease with the next serial
   // number assigned. FailedPrecondition when this server holds no valid lease at that
@@ -87,7 +95,10 @@ class LeaseTable {
 
   Clock* const clock_;
   Mutex mu_;
+  CondVar drained_;
   std::map<uint64_t, Entry> leases_ GUARDED_BY(mu_);
+  // Mutations started and not finished, per chunk (outlives a revoked lease).
+  std::map<uint64_t, int> in_flight_ GUARDED_BY(mu_);
 };
 
 }  // namespace gfs::chunkserver

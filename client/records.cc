@@ -84,10 +84,10 @@ RecordWriter::RecordWriter(Client* client, std::string path)
     : client_(client), path_(std::move(path)), writer_id_(RandomWriterId()) {}
 
 Result<uint64_t> RecordWriter::Append(std::string_view payload) {
-  const std::string frame = EncodeRecordFrame(writer_id_, next_sequence_, payload);
-  GFS_ASSIGN_OR_RETURN(uint64_t offset, client_->Append(path_, frame));
-  ++next_sequence_;
-  return offset;
+  // A failed append may still have landed: never reuse its sequence number, or the
+  // reader would take the next record for a duplicate of it.
+  const std::string frame = EncodeRecordFrame(writer_id_, next_sequence_++, payload);
+  return client_->Append(path_, frame);
 }
 
 RecordReader::RecordReader(Client* client, std::string path)

@@ -47,16 +47,30 @@ ChunkManager::ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerR
       grant_done_(&mu_) {
   MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
   next_handle_ = NextChunkHandle(&txn);
+  reserved_until_ = next_handle_;  // nothing reserved by this incarnation yet
   first_handle_of_this_run_ = next_handle_;
 }
 
 ChunkManager::HandleReservation::HandleReservation(ChunkManager* manager) : manager_(manager) {
   MutexLock lock(&manager_->mu_);
+  if (manager_->next_handle_ >= manager_->reserved_until_) {
+    // Log the next block before using any of it (one fsync per block).
+    proto::LogEntry entry;
+    entry.set_timestamp_us(manager_->clock_->NowMicros());
+    entry.mutable_reserve_handles()->set_up_to(manager_->next_handle_ + kHandleBlock);
+    Status s = manager_->log_->Propose(entry).status;
+    if (!s.ok()) {
+      status_ = s.Prepend("reserving chunk handles");
+      return;
+    }
+    manager_->reserved_until_ = manager_->next_handle_ + kHandleBlock;
+  }
   handle_ = manager_->next_handle_++;
   manager_->allocating_.insert(handle_);
 }
 
 ChunkManager::HandleReservation::~HandleReservation() {
+  if (!status_.ok()) return;
   // However the allocation ended, the handle is logged by now, or garbage.
   MutexLock lock(&manager_->mu_);
   manager_->allocating_.erase(handle_);
@@ -136,7 +150,11 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
           copy.status().Prepend("copying shared chunk " + std::to_string(index) + " of " + path));
       return LeaseFor(*copy, file.chunk_size(), resp, fresh);
     }
-    if (chunk) return LeaseFor(*chunk, file.chunk_size(), resp);
+    if (chunk) {
+      Status s = LeaseFor(*chunk, file.chunk_size(), resp);
+      if (s.IsAlreadyExists()) continue;  // a snapshot shares it now: copy it first
+      return s;
+    }
     bool fresh = false;
     Result<proto::ChunkRecord> allocated = AllocateChunk(file, index, &fresh);
     if (allocated.status().IsAlreadyExists()) continue;
@@ -151,6 +169,7 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
 Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord& file,
                                                        uint64_t index, bool* fresh) {
   const HandleReservation reservation(this);
+  GFS_RETURN_IF_ERROR(reservation.status());
   const uint64_t handle = reservation.handle();
   GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
                        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
@@ -207,6 +226,7 @@ Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& f
                                std::to_string(chunk.version()));
   }
   const HandleReservation reservation(this);
+  GFS_RETURN_IF_ERROR(reservation.status());
   const uint64_t handle = reservation.handle();
   std::vector<Status> cloned = CallAll(targets, [&](const std::string& address) {
     return chunkservers_->CloneChunk(address, chunk.handle(), handle, chunk.version());
@@ -253,9 +273,25 @@ Status ChunkManager::FreezeForSnapshot(const std::vector<uint64_t>& handles) {
   std::vector<std::pair<std::string, uint64_t>> to_revoke;  // (primary, handle)
   {
     MutexLock lock(&mu_);
+    for (uint64_t handle : handles) ++frozen_[handle];  // no new grant from now on
+    // A grant that started before the freeze must finish first: its lease is revoked
+    // below like any other.
+    const auto wait_until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.grant_wait_ms);
+    for (uint64_t handle : handles) {
+      while (chunks_[handle].granting) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= wait_until) {
+          for (uint64_t h : handles) {
+            if (--frozen_[h] <= 0) frozen_.erase(h);
+          }
+          return Status::Unavailable(ChunkName(handle) + ": a lease grant is in progress");
+        }
+        grant_done_.WaitFor(wait_until - now);
+      }
+    }
     const int64_t now = clock_->MonotonicMicros();
     for (uint64_t handle : handles) {
-      ++frozen_[handle];
       auto it = chunks_.find(handle);
       if (it == chunks_.end() || !it->second.lease) continue;
       if (it->second.lease->until_us > now)
@@ -291,34 +327,46 @@ void ChunkManager::Unfreeze(const std::vector<uint64_t>& handles) {
   }
 }
 
-Result<std::vector<std::string>> ChunkManager::BumpVersion(
-    uint64_t handle, uint64_t version, const std::vector<std::string>& targets) {
-  const uint64_t new_version = version + 1;
-  std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
-    return chunkservers_->UpdateChunkVersion(address, handle, version, new_version);
-  });
-  std::vector<std::string> replicas;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (updated[i].ok()) {
-      replicas.push_back(targets[i]);
-    } else {
-      LOG(WARNING) << ChunkName(handle) << ": " << updated[i].ToString()
-                   << "; the replica is left behind";
+Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint64_t* version,
+                                                           std::vector<std::string> targets) {
+  // A replica whose call timed out may still have taken the new version without the
+  // log counting it; it would then pass for up to date while missing every write of the
+  // lease. So bump again, past it, on the replicas that answered, until none is in doubt.
+  for (int round = 0; round < 3; ++round) {
+    const uint64_t new_version = *version + 1;
+    std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
+      return chunkservers_->UpdateChunkVersion(address, handle, *version, new_version);
+    });
+    std::vector<std::string> replicas;
+    bool in_doubt = false;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (updated[i].ok()) {
+        replicas.push_back(targets[i]);
+      } else {
+        in_doubt = in_doubt || MayHaveArrived(updated[i]);
+        LOG(WARNING) << ChunkName(handle) << ": " << updated[i].ToString()
+                     << "; the replica is left behind";
+      }
     }
+    if (replicas.empty()) {
+      return Status::Unavailable("no replica of " + ChunkName(handle) + " took version " +
+                                 std::to_string(new_version) + ": " + updated.front().ToString());
+    }
+    proto::LogEntry entry;
+    entry.set_timestamp_us(clock_->NowMicros());
+    entry.mutable_set_chunk_version()->set_handle(handle);
+    entry.mutable_set_chunk_version()->set_version(new_version);
+    GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
+    {
+      MutexLock lock(&mu_);
+      ChunkState& state = chunks_[handle];
+      for (const std::string& address : replicas) state.replicas[address] = new_version;
+    }
+    *version = new_version;
+    if (!in_doubt) return replicas;
+    targets = std::move(replicas);
   }
-  if (replicas.empty()) {
-    return Status::Unavailable("no replica of " + ChunkName(handle) + " took version " +
-                               std::to_string(new_version) + ": " + updated.front().ToString());
-  }
-  proto::LogEntry entry;
-  entry.set_timestamp_us(clock_->NowMicros());
-  entry.mutable_set_chunk_version()->set_handle(handle);
-  entry.mutable_set_chunk_version()->set_version(new_version);
-  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
-  MutexLock lock(&mu_);
-  ChunkState& state = chunks_[handle];
-  for (const std::string& address : replicas) state.replicas[address] = new_version;
-  return replicas;
+  return Status::Unavailable(ChunkName(handle) + ": replicas keep timing out on version changes");
 }
 
 Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
@@ -335,6 +383,18 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
       if (now >= wait_until)
         return Status::Unavailable(ChunkName(handle) + ": lease grant in progress");
       grant_done_.WaitFor(wait_until - now);
+    }
+    // The caller read the record before waiting: another grant, a snapshot or a purge
+    // may have changed it since. Decide on what the log says now.
+    {
+      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      Result<proto::ChunkRecord> current = GetChunk(&txn, handle);
+      if (!current.ok()) return current.status();
+      if (current->refcount() > 1) {
+        return Status::AlreadyExists(ChunkName(handle) + " is shared by a snapshot now");
+      }
+      if (current->version() != version) fresh = false;
+      version = current->version();
     }
     ChunkState& state = chunks_[handle];
     const int64_t now = clock_->MonotonicMicros();
@@ -366,6 +426,14 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
       return Status::Unavailable(ChunkName(handle) + " has no live replica at version " +
                                  std::to_string(version));
     }
+    // Skipping the bump is safe only if every replica the master knows of is one of the
+    // targets, at the version, and no lease was ever granted.
+    if (fresh) {
+      fresh = !state.lease && targets.size() == state.replicas.size();
+      for (const auto& [address, replica_version] : state.replicas) {
+        fresh = fresh && replica_version == version;
+      }
+    }
     state.granting = true;
   }
 
@@ -383,10 +451,9 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
   uint64_t new_version = version;
   std::vector<std::string> replicas = targets;
   if (!fresh) {
-    Result<std::vector<std::string>> bumped = BumpVersion(handle, version, targets);
+    Result<std::vector<std::string>> bumped = BumpVersion(handle, &new_version, targets);
     if (!bumped.ok()) return finish(bumped.status());
     replicas = std::move(bumped).value();
-    new_version = version + 1;
   }
 
   const std::string primary = replicas.front();
@@ -511,11 +578,12 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
         continue;
       }
     }
+    ChunkState& state = chunks_[report.handle()];
+    if (state.copying_to.count(address) != 0) continue;  // a copy in the making
     if (report.version() < it->second) {
       ++stale;
       collect(report);
     }
-    ChunkState& state = chunks_[report.handle()];
     if (state.corrupt.count(address) != 0) continue;  // known bad: not a replica
     state.replicas[address] = report.version();
   }
@@ -528,10 +596,10 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
     if (it != chunks_.end()) it->second.replicas.erase(address);
   }
   for (uint64_t handle : req.corrupt()) {
-    auto it = chunks_.find(handle);
-    if (it == chunks_.end()) continue;
-    it->second.replicas.erase(address);
-    if (it->second.corrupt.insert(address).second) {
+    // Remembered even for a chunk not seen yet (a report right after a master restart).
+    ChunkState& state = chunks_[handle];
+    state.replicas.erase(address);
+    if (state.corrupt.insert(address).second) {
       LOG(ERROR) << ChunkName(handle) << " is corrupt on " << address
                  << "; no longer handed out from there";
     }
@@ -565,6 +633,7 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
       suspects.emplace_back(handle, state.replicas);
     }
   }
+  std::vector<uint64_t> gone;
   struct Need {
     uint64_t handle, version;
     std::vector<std::string> live;
@@ -575,7 +644,11 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
     for (auto& [handle, replicas] : suspects) {
       Result<proto::ChunkRecord> chunk = GetChunk(&txn, handle);
-      if (!chunk.ok()) continue;  // an orphan
+      if (!chunk.ok()) {
+        // No file references it: once no replica is left either, forget it.
+        if (chunk.status().IsNotFound() && replicas.empty()) gone.push_back(handle);
+        continue;
+      }
       proto::InodeRecord file;
       if (!txn.GetProto(InodeKey(chunk->inode_id()), &file).ok()) continue;
       Need need{handle, chunk->version(), {}, {}};
@@ -586,6 +659,19 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
       }
       if (!need.live.empty() && need.live.size() < std::max<uint32_t>(1, file.replication())) {
         needs.push_back(std::move(need));
+      }
+    }
+  }
+  {
+    MutexLock lock(&mu_);
+    for (uint64_t handle : gone) {
+      auto it = chunks_.find(handle);
+      if (it == chunks_.end()) continue;
+      const bool lease_over =
+          !it->second.lease || it->second.lease->until_us <= clock_->MonotonicMicros();
+      if (it->second.replicas.empty() && !it->second.granting && lease_over &&
+          frozen_.count(handle) == 0 && allocating_.count(handle) == 0) {
+        chunks_.erase(it);
       }
     }
   }
@@ -606,11 +692,17 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     Result<std::vector<std::string>> target = registry_->PlaceNewChunk(1, need.holders);
     Status s = target.status();
     if (s.ok()) {
+      {
+        // The copy is reported at version 0 until it is complete: not garbage.
+        MutexLock lock(&mu_);
+        chunks_[need.handle].copying_to.insert(target->front());
+      }
       s = chunkservers_->CopyChunkFrom(target->front(), need.handle, need.version,
                                        need.live.front());
     }
     {
       MutexLock lock(&mu_);
+      if (target.ok()) chunks_[need.handle].copying_to.erase(target->front());
       if (s.ok()) chunks_[need.handle].replicas[target->front()] = need.version;
     }
     Unfreeze({need.handle});

@@ -112,20 +112,28 @@ class ChunkManager {
     bool granting = false;  // a thread is granting a lease; others wait
     // Servers whose replica failed a checksum: never counted as replicas again.
     std::set<std::string> corrupt;
+    // Servers copying the chunk for re-replication right now (their replica is partial).
+    std::set<std::string> copying_to;
   };
 
-  // A new handle, counted as being allocated (so never taken for an orphan) for the
-  // reservation's lifetime.
+  // Handles are reserved in the log this many at a time.
+  static constexpr uint64_t kHandleBlock = 1024;
+
+  // A new handle, durably reserved (never handed out again, even by a restarted master)
+  // and counted as being allocated (so never taken for an orphan) for the reservation's
+  // lifetime. Check status() before using handle().
   class HandleReservation {
    public:
     explicit HandleReservation(ChunkManager* manager);
     ~HandleReservation();
     HandleReservation(const HandleReservation&) = delete;
     HandleReservation& operator=(const HandleReservation&) = delete;
+    const Status& status() const { return status_; }
     uint64_t handle() const { return handle_; }
 
    private:
     ChunkManager* const manager_;
+    Status status_;
     uint64_t handle_ = 0;
   };
 
@@ -145,11 +153,11 @@ class ChunkManager {
   // leased, so a grant needs no version bump.
   Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
                   proto::GetWriteLeaseResponse* resp, bool fresh = false) EXCLUDES(mu_);
-  // Moves `targets` from `version` to version + 1 and logs it; returns the replicas that
-  // took it. Unavailable if none did.
-  Result<std::vector<std::string>> BumpVersion(uint64_t handle, uint64_t version,
-                                               const std::vector<std::string>& targets)
-      EXCLUDES(mu_);
+  // Moves `targets` from `*version` to a new version and logs it; sets `*version` to it
+  // and returns the replicas that took it. Bumps again while a replica that did not
+  // answer may have taken it anyway. Unavailable if none took it.
+  Result<std::vector<std::string>> BumpVersion(uint64_t handle, uint64_t* version,
+                                               std::vector<std::string> targets) EXCLUDES(mu_);
   // Live replicas of `state` at `version`. REQUIRES: mu_ held.
   std::vector<std::string> UpToDateReplicas(const ChunkState& state, uint64_t version)
       REQUIRES(mu_);
@@ -175,6 +183,8 @@ class ChunkManager {
   // When each server last sent a full report (monotonic).
   std::map<std::string, int64_t> last_full_report_us_ GUARDED_BY(mu_);
   uint64_t next_handle_ GUARDED_BY(mu_);
+  // Handles below this are reserved in the log for this incarnation to hand out.
+  uint64_t reserved_until_ GUARDED_BY(mu_);
 };
 
 }  // namespace gfs::master

@@ -736,6 +736,12 @@ ApplyResult MasterStateMachine::Apply(const proto::LogEntry& entry, MetaTxn* txn
       return ApplySnapshot(entry, txn);
     case proto::LogEntry::kCopyOnWrite:
       return ApplyCopyOnWrite(entry, txn);
+    case proto::LogEntry::kReserveHandles:
+      if (entry.reserve_handles().up_to() == 0) {
+        return Error(Status::InvalidArgument("reserving no handles"));
+      }
+      RaiseNextHandle(txn, entry.reserve_handles().up_to() - 1);
+      return ApplyResult{Status::OK(), {}};
     case proto::LogEntry::OP_NOT_SET:
       break;
   }

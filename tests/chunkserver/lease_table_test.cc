@@ -1,5 +1,7 @@
 #include "chunkserver/lease_table.h"
 
+#include <thread>
+
 #include "tests/test_util.h"
 
 namespace gfs::chunkserver {
@@ -36,8 +38,22 @@ TEST_F(LeaseTableTest, RegrantRestartsSerials) {
 
 TEST_F(LeaseTableTest, RevokeStopsMutations) {
   leases_.Grant(1, 5, 1000, kChunk, {});
-  leases_.Revoke(1);
+  ASSERT_OK(leases_.Revoke(1));
   ASSERT_CODE(leases_.StartMutation(1, 5), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LeaseTableTest, RevokeWaitsForMutationsInFlight) {
+  leases_.Grant(1, 5, 1000, kChunk, {});
+  ASSERT_OK(leases_.StartMutation(1, 5));
+  // The mutation is still running: the revocation cannot promise nothing lands later.
+  ASSERT_CODE(leases_.Revoke(1, std::chrono::milliseconds(20)), StatusCode::kDeadlineExceeded);
+  ASSERT_CODE(leases_.StartMutation(1, 5), StatusCode::kFailedPrecondition);  // revoked anyway
+  std::thread finisher([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    leases_.FinishMutation(1);
+  });
+  ASSERT_OK(leases_.Revoke(1, std::chrono::seconds(10)));  // returns once it finished
+  finisher.join();
 }
 
 TEST_F(LeaseTableTest, ExtensionOnlyForWrittenLeasesAndFromSendTime) {

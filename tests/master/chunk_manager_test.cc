@@ -27,7 +27,13 @@ class FakeChunkServers : public ChunkServerClient {
     uint64_t& version = versions_[{address, handle}];
     if (version != expected) return Status::FailedPrecondition("version mismatch");
     version = new_version;
+    if (slow_.count(address)) return Status::DeadlineExceeded(address + " answered too late");
     return Status::OK();
+  }
+  // Calls to `address` take effect but answer DEADLINE_EXCEEDED.
+  void SetSlow(const std::string& address) {
+    MutexLock lock(&mu_);
+    slow_.insert(address);
   }
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version, uint64_t,
                     uint64_t, const std::vector<std::string>&) override {
@@ -96,6 +102,7 @@ class FakeChunkServers : public ChunkServerClient {
  private:
   Mutex mu_;
   std::set<std::string> down_;
+  std::set<std::string> slow_;
   std::map<std::pair<std::string, uint64_t>, uint64_t> versions_;
   std::map<uint64_t, std::pair<std::string, uint64_t>> primaries_;
   int grants_ = 0;
@@ -436,6 +443,37 @@ TEST_F(ChunkManagerTest, LostReplicasAreCopiedFewestFirst) {
   ASSERT_EQ(resp.chunks(0).replicas_size(), 3);
   for (const std::string& address : resp.chunks(0).replicas()) EXPECT_NE(address, lost);
   EXPECT_EQ(manager_->ReplicateOnce(8), 0u);  // whole again: nothing to do
+}
+
+TEST_F(ChunkManagerTest, AReplicaThatMayHaveTakenTheVersionIsLeftStale) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  // The next grant bumps the version; one replica applies it but its answer times out.
+  const std::string doubtful = lease.replicas(2);
+  fake_.SetSlow(doubtful);
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
+  proto::GetWriteLeaseResponse next;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &next));
+  // Bumped twice: past the version the doubtful replica may hold.
+  EXPECT_EQ(next.version(), lease.version() + 2);
+  EXPECT_EQ(fake_.version(doubtful, lease.handle()), lease.version() + 1);
+  for (const std::string& address : next.replicas()) EXPECT_NE(address, doubtful);
+  // Its report of that version marks it stale, never up to date.
+  proto::ChunkReport report;
+  report.set_handle(lease.handle());
+  report.set_version(lease.version() + 1);
+  EXPECT_EQ(Heartbeat(doubtful, false, {report}).delete_chunks_size(), 1);
+}
+
+TEST_F(ChunkManagerTest, HandlesAreNeverReusedAfterARestart) {
+  proto::GetWriteLeaseResponse first;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &first));
+  // A new master incarnation hands out handles past everything the old one reserved.
+  manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
+                                            registry_.get(), &fake_, &clock_);
+  proto::GetWriteLeaseResponse second;
+  ASSERT_OK(manager_->GetWriteLease("/f", 1, &second));
+  EXPECT_GE(second.handle(), first.handle() + 1024);
 }
 
 TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {
