@@ -85,12 +85,14 @@ Status Namespace::Purge(const proto::TrashRecord& trash) {
   return Propose(std::move(entry)).status;
 }
 
-Status Namespace::Snapshot(const std::string& src, const std::string& dst) {
+Status Namespace::Snapshot(const std::string& src, const std::string& dst,
+                           const std::vector<uint64_t>& frozen_handles) {
   GFS_RETURN_IF_ERROR(ValidatePath(src));
   GFS_RETURN_IF_ERROR(ValidatePath(dst));
   proto::LogEntry entry;
   entry.mutable_snapshot()->set_src(src);
   entry.mutable_snapshot()->set_dst(dst);
+  for (uint64_t handle : frozen_handles) entry.mutable_snapshot()->add_frozen_handles(handle);
   return Propose(std::move(entry)).status;
 }
 

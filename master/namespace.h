@@ -53,7 +53,10 @@ class Namespace {
 
   // Logs a snapshot of the tree at `src` as `dst` (see SnapshotOp). The caller took the
   // chunks' leases back first (Snapshotter).
-  Status Snapshot(const std::string& src, const std::string& dst);
+  // `frozen_handles`: the tree's chunks (sorted, unique) whose leases were taken back;
+  // Aborted if the tree has others now.
+  Status Snapshot(const std::string& src, const std::string& dst,
+                  const std::vector<uint64_t>& frozen_handles);
 
   // Raises the length of file `path` to `length` if shorter; returns its attributes.
   // With `inode_id` set, the file is that inode wherever it is now.

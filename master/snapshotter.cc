@@ -11,18 +11,24 @@ namespace gfs::master {
 Status Snapshotter::Snapshot(const std::string& src, const std::string& dst) {
   GFS_RETURN_IF_ERROR(ValidatePath(src));
   GFS_RETURN_IF_ERROR(ValidatePath(dst));
-  std::vector<uint64_t> handles;
-  {
-    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
-    GFS_ASSIGN_OR_RETURN(proto::InodeRecord root, ResolvePath(&txn, src));
-    GFS_ASSIGN_OR_RETURN(handles, CollectChunkHandles(&txn, root));
+  // A writer may add a chunk to the tree between collecting its chunks and logging the
+  // snapshot; the log entry then refuses (Aborted) and this starts over.
+  Status s;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::vector<uint64_t> handles;
+    {
+      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      GFS_ASSIGN_OR_RETURN(proto::InodeRecord root, ResolvePath(&txn, src));
+      GFS_ASSIGN_OR_RETURN(handles, CollectChunkHandles(&txn, root));
+    }
+    std::sort(handles.begin(), handles.end());
+    handles.erase(std::unique(handles.begin(), handles.end()), handles.end());
+    GFS_RETURN_IF_ERROR(chunks_->FreezeForSnapshot(handles).Prepend("snapshot " + src));
+    s = ns_->Snapshot(src, dst, handles);
+    chunks_->Unfreeze(handles);
+    if (s.code() != StatusCode::kAborted) return s;
   }
-  std::sort(handles.begin(), handles.end());
-  handles.erase(std::unique(handles.begin(), handles.end()), handles.end());
-  GFS_RETURN_IF_ERROR(chunks_->FreezeForSnapshot(handles).Prepend("snapshot " + src));
-  Status s = ns_->Snapshot(src, dst);
-  chunks_->Unfreeze(handles);
-  return s;
+  return Status::Unavailable(s.message() + "; retry");
 }
 
 }  // namespace gfs::master

@@ -4,9 +4,9 @@
 // write to a shared chunk afterwards makes the writer's file its own copy, cloned
 // locally on each replica (ChunkManager::CopyOnWrite).
 //
-// A chunk allocated in the source tree between the start of a snapshot and its log
-// entry is shared by the snapshot but was not frozen: a write through a lease granted in
-// that window may show in both copies.
+// The log entry names the chunks that were frozen; if a writer added one to the tree
+// meanwhile, the entry is refused and the snapshot starts over, so no chunk with a live
+// lease ever becomes shared.
 //
 // Thread-safe.
 #pragma once

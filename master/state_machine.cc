@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "common/path.h"
@@ -472,6 +473,17 @@ ApplyResult ApplySnapshot(const proto::LogEntry& entry, MetaTxn* txn) {
   }
   Result<proto::InodeRecord> src = ResolvePath(txn, op.src());
   if (!src.ok()) return Error(src.status());
+  {
+    Result<std::vector<uint64_t>> handles = CollectChunkHandles(txn, *src);
+    if (!handles.ok()) return Error(handles.status());
+    std::sort(handles->begin(), handles->end());
+    handles->erase(std::unique(handles->begin(), handles->end()), handles->end());
+    if (!std::equal(handles->begin(), handles->end(), op.frozen_handles().begin(),
+                    op.frozen_handles().end())) {
+      return Error(Status::Aborted("snapshot " + op.src() +
+                                   ": its chunks changed while their leases were taken back"));
+    }
+  }
   if (op.dst() == "/" || ResolvePath(txn, op.dst()).ok()) {
     return Error(Status::AlreadyExists(op.dst() + " already exists"));
   }

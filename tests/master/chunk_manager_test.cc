@@ -410,6 +410,15 @@ TEST_F(ChunkManagerTest, SnapshotSharesChunksUntilTheFirstWriteCopiesThem) {
   EXPECT_EQ(handles("/snap").size(), 2u);
 }
 
+TEST_F(ChunkManagerTest, SnapshotOfChunksThatChangedMeanwhileIsRefused) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  // The chunk set the leader froze (none) is not the file's (one chunk): refused.
+  ASSERT_CODE(ns_->Snapshot("/f", "/g", {}), StatusCode::kAborted);
+  ASSERT_CODE(ns_->Stat("/g"), StatusCode::kNotFound);
+  ASSERT_OK(ns_->Snapshot("/f", "/g", {lease.handle()}));
+}
+
 TEST_F(ChunkManagerTest, SnapshotErrors) {
   Snapshotter snapshotter(ns_.get(), manager_.get(), log_.get());
   ASSERT_CODE(snapshotter.Snapshot("/missing", "/x"), StatusCode::kNotFound);

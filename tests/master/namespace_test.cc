@@ -217,7 +217,7 @@ TEST_F(NamespaceTest, SnapshotCopiesATreeWithNewInodes) {
   ASSERT_OK(ns_->Mkdir("/src/a/b", true));
   ASSERT_OK(ns_->CreateFile("/src/a/f", 2, false));
   ASSERT_OK(ns_->CreateFile("/src/g", 1, false));
-  ASSERT_OK(ns_->Snapshot("/src", "/copy"));
+  ASSERT_OK(ns_->Snapshot("/src", "/copy", {}));
   EXPECT_EQ(Names(ns_.get(), "/copy"), (std::vector<std::string>{"a", "g"}));
   EXPECT_EQ(Names(ns_.get(), "/copy/a"), (std::vector<std::string>{"b", "f"}));
   EXPECT_EQ(ns_->Stat("/copy/a/f")->replication(), 2u);
@@ -226,7 +226,7 @@ TEST_F(NamespaceTest, SnapshotCopiesATreeWithNewInodes) {
   ASSERT_OK(ns_->Delete("/src/a", true));
   ASSERT_OK(ns_->Stat("/copy/a/b"));
   // A single file, too.
-  ASSERT_OK(ns_->Snapshot("/src/g", "/g2"));
+  ASSERT_OK(ns_->Snapshot("/src/g", "/g2", {}));
   EXPECT_EQ(ns_->Stat("/g2")->type(), proto::FILE_TYPE_FILE);
 }
 
