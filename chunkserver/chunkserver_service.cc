@@ -7,7 +7,6 @@
 #include <future>
 #include <vector>
 
-#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 
 namespace gfs::chunkserver {
@@ -50,15 +49,6 @@ std::string ChunkServerServiceImpl::Describe(uint64_t handle) const {
   return "chunk " + HandleName(handle) + " on " + options_.advertise;
 }
 
-proto::ChunkServerService::Stub* ChunkServerServiceImpl::Peer(const std::string& address) {
-  MutexLock lock(&peers_mu_);
-  std::unique_ptr<proto::ChunkServerService::Stub>& stub = peers_[address];
-  if (stub == nullptr) {
-    stub = proto::ChunkServerService::NewStub(NewChannel(address));
-  }
-  return stub.get();
-}
-
 // ---- Data push ----
 
 grpc::Status ChunkServerServiceImpl::PushData(grpc::ServerContext* ctx,
@@ -83,7 +73,7 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
   if (msg.chain_size() > 0) {
     next = msg.chain(0);
     down_ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
-    down = Peer(next)->PushData(&down_ctx, &down_resp);
+    down = peers_.Get(next)->PushData(&down_ctx, &down_resp);
   }
   auto fail = [&](Status s) {
     buffer_->Remove(data_id);
@@ -173,7 +163,7 @@ Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
       proto::ApplyMutationResponse resp;
-      return FromGrpc(Peer(secondary)->ApplyMutation(&ctx, m, &resp));
+      return FromGrpc(peers_.Get(secondary)->ApplyMutation(&ctx, m, &resp));
     }));
   }
   Status local = ApplyInOrder(m);
@@ -335,8 +325,8 @@ Result<uint64_t> ChunkServerServiceImpl::FetchReplica(uint64_t handle, uint64_t 
     proto::ReadChunkResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
-    GFS_RETURN_IF_ERROR(
-        FromGrpc(Peer(source)->ReadChunk(&ctx, req, &resp)).Prepend("reading from " + source));
+    GFS_RETURN_IF_ERROR(FromGrpc(peers_.Get(source)->ReadChunk(&ctx, req, &resp))
+                            .Prepend("reading from " + source));
     if (!resp.data().empty()) GFS_RETURN_IF_ERROR(store_->Write(handle, offset, resp.data()));
     offset += resp.data().size();
     if (resp.data().empty() || offset >= resp.chunk_length()) break;

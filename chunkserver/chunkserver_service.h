@@ -15,7 +15,7 @@
 #include "chunkserver/lease_table.h"
 #include "chunkserver/mutation_order.h"
 #include "chunkserver/push_buffer.h"
-#include "common/mutex.h"
+#include "common/stub_cache.h"
 #include "protos/chunkserver.grpc.pb.h"
 
 namespace gfs::chunkserver {
@@ -74,7 +74,6 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
   // Pushes the rest of a PushData stream on to the next replica of the chain while
   // keeping it here.
   Status ReceivePush(grpc::ServerContext* ctx, grpc::ServerReader<proto::PushDataRequest>* reader);
-  proto::ChunkServerService::Stub* Peer(const std::string& address) EXCLUDES(peers_mu_);
   // "chunk 000000000000002a on 127.0.0.1:7001"
   std::string Describe(uint64_t handle) const;
 
@@ -85,9 +84,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
   Heartbeater* const heartbeater_;
   MutationOrder order_;
 
-  Mutex peers_mu_;
-  std::map<std::string, std::unique_ptr<proto::ChunkServerService::Stub>> peers_
-      GUARDED_BY(peers_mu_);
+  // The other chunkservers, for forwarding pushes and mutations and fetching replicas.
+  StubCache<proto::ChunkServerService> peers_;
 };
 
 // "000000000000002a": how handles appear in messages and file names.

@@ -117,11 +117,6 @@ void Heartbeater::DeleteGarbage(const std::vector<proto::ChunkReport>& garbage) 
   }
 }
 
-uint64_t Heartbeater::acknowledged() const {
-  MutexLock lock(&mu_);
-  return acknowledged_;
-}
-
 void Heartbeater::Run() {
   int failures = 0;
   while (true) {
@@ -211,7 +206,6 @@ Status Heartbeater::SendOne() {
       }
       return s;
     }
-    ++acknowledged_;
     if (full && !resp.reregister()) {
       LOG(INFO) << "[cs " << options_.advertise << "] registered with the master ("
                 << req.chunks_size() << " chunks reported)";

@@ -48,9 +48,6 @@ class Heartbeater {
   void ChunkRemoved(uint64_t handle) EXCLUDES(mu_);
   void ReportCorrupt(uint64_t handle) EXCLUDES(mu_);
 
-  // How many heartbeats the master has acknowledged.
-  uint64_t acknowledged() const EXCLUDES(mu_);
-
  private:
   class Transport;
   void Run();
@@ -75,7 +72,6 @@ class Heartbeater {
   std::set<uint64_t> removed_ GUARDED_BY(mu_);
   std::set<uint64_t> corrupt_ GUARDED_BY(mu_);
   uint64_t lease_ms_ GUARDED_BY(mu_) = 0;  // as the master last said; 0 until then
-  uint64_t acknowledged_ GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -2,18 +2,7 @@
 
 #include <unistd.h>
 
-#include "common/grpc_channel.h"
-
 namespace gfs::client {
-
-ChunkServerPool::Stub* ChunkServerPool::Get(const std::string& address) {
-  MutexLock lock(&mu_);
-  std::unique_ptr<Stub>& stub = stubs_[address];
-  if (stub == nullptr) {
-    stub = proto::ChunkServerService::NewStub(NewChannel(address));
-  }
-  return stub.get();
-}
 
 bool IsLocalAddress(const std::string& address) {
   std::string host = address;

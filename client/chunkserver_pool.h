@@ -10,31 +10,14 @@
 #include <memory>
 #include <string>
 
-#include "common/mutex.h"
+#include "common/stub_cache.h"
 #include "protos/chunkserver.grpc.pb.h"
 
 namespace gfs::client {
 
-class ChunkServerPool {
- public:
-  using Stub = proto::ChunkServerService::Stub;
+// The client's stubs to chunkservers, one per address.
+using ChunkServerPool = StubCache<proto::ChunkServerService>;
 
-  ChunkServerPool() = default;
-  ChunkServerPool(const ChunkServerPool&) = delete;
-  ChunkServerPool& operator=(const ChunkServerPool&) = delete;
-
-  // The stub for chunkserver `address` ("host:port"); owned by the pool, valid for its
-  // lifetime. Does not dial: gRPC connects on the first call and reconnects quickly
-  // after a chunkserver comes back.
-  Stub* Get(const std::string& address);
-
- private:
-  Mutex mu_;
-  std::map<std::string, std::unique_ptr<Stub>> stubs_ GUARDED_BY(mu_);
-};
-
-// True if the host part of `address` ("host:port", "[v6]:port") names this machine:
-// 127.0.0.1, localhost, ::1 or this host's name.
 bool IsLocalAddress(const std::string& address);
 
 }  // namespace gfs::client

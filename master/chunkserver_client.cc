@@ -2,11 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <map>
-
-#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
-#include "common/mutex.h"
+#include "common/stub_cache.h"
 #include "protos/chunkserver.grpc.pb.h"
 
 namespace gfs::master {
@@ -93,22 +90,12 @@ class GrpcChunkServerClient final : public ChunkServerClient {
   Status Call(const std::string& address, const char* what, Fn fn) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-    Status s = FromGrpc(fn(StubFor(address), &ctx));
+    Status s = FromGrpc(fn(stubs_.Get(address), &ctx));
     return s.Prepend(std::string(what) + " on " + address);
   }
 
-  Stub* StubFor(const std::string& address) {
-    MutexLock lock(&mu_);
-    std::unique_ptr<Stub>& stub = stubs_[address];
-    if (stub == nullptr) {
-      stub = proto::ChunkServerService::NewStub(NewChannel(address));
-    }
-    return stub.get();
-  }
-
   const std::chrono::milliseconds timeout_;
-  Mutex mu_;
-  std::map<std::string, std::unique_ptr<Stub>> stubs_ GUARDED_BY(mu_);
+  StubCache<proto::ChunkServerService> stubs_;
 };
 
 }  // namespace

@@ -85,11 +85,4 @@ std::vector<ChunkServerStatus> ChunkServerRegistry::List() {
   return out;
 }
 
-size_t ChunkServerRegistry::live_count() {
-  MutexLock lock(&mu_);
-  size_t n = 0;
-  for (const auto& [address, server] : servers_) n += server.status.alive ? 1 : 0;
-  return n;
-}
-
 }  // namespace gfs::master

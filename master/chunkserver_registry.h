@@ -52,7 +52,6 @@ class ChunkServerRegistry {
       EXCLUDES(mu_);
 
   std::vector<ChunkServerStatus> List() EXCLUDES(mu_);
-  size_t live_count() EXCLUDES(mu_);
 
  private:
   struct Server {
