@@ -8,7 +8,7 @@
 #include "chunkserver/heartbeater.h"
 #include "chunkserver/lease_table.h"
 #include "chunkserver/push_buffer.h"
-#include "common/grpc_channel.h"
+#include "common/grpc_server.h"
 #include "common/periodic_task.h"
 
 namespace gfs::chunkserver {
@@ -43,10 +43,7 @@ Status ChunkServer::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
-  // Two daemons must never share a port (gRPC sets SO_REUSEPORT by default).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  ConfigureServerBuilder(&builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();

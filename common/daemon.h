@@ -6,7 +6,8 @@ namespace gfs {
 // Parses flags, sets up glog (to stderr unless --log_dir is given), and blocks SIGINT
 // and SIGTERM in this and every thread started afterwards, so that only
 // WaitForTerminationSignal() receives them, and raises the open-file limit to the
-// hard limit. Call first thing in main().
+// hard limit, and turns off absl's mutex deadlock detector (see daemon.cc). Call first
+// thing in main().
 void InitDaemon(int* argc, char*** argv, const char* usage);
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "common/grpc_server.h"
 #include "common/periodic_task.h"
 #include "master/chunk_manager.h"
 #include "master/chunkserver_client.h"
@@ -46,8 +47,7 @@ Status MasterServer::Start() {
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
   builder.RegisterService(heartbeat_service_.get());
-  // Two daemons must never share a port (gRPC sets SO_REUSEPORT by default).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ConfigureServerBuilder(&builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();

@@ -16,6 +16,8 @@
 
 #include "client/bench/bench_stream.grpc.pb.h"
 #include "client/bench/cpu_usage.h"
+#include "common/grpc_channel.h"
+#include "common/grpc_server.h"
 
 extern char** environ;
 
@@ -23,7 +25,6 @@ namespace gfs::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-constexpr int kMaxMessageBytes = 64 << 20;
 
 class BenchStreamService final : public proto::BenchStream::Service {
  public:
@@ -221,8 +222,7 @@ int RunStreamServer(const std::string& address) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  ConfigureServerBuilder(&builder);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port <= 0) {
