@@ -224,7 +224,7 @@ class ChunkStoreImpl : public ChunkStore {
   Status Write(uint64_t handle, uint64_t offset, std::string_view data) override;
   Status ExtendTo(uint64_t handle, uint64_t length) override;
   Status Clone(uint64_t src, uint64_t dst, uint64_t version) override;
-  Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length) override;
+  Result<ChunkBytes> ReadBytes(uint64_t handle, uint64_t offset, uint64_t length) override;
   Status Sync(uint64_t handle) override;
   Status Delete(uint64_t handle) override;
   uint64_t used_bytes() override { return used_bytes_.load(); }
@@ -717,41 +717,44 @@ Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
   return Status::OK();
 }
 
-Result<std::string> ChunkStoreImpl::Read(uint64_t handle, uint64_t offset, uint64_t length) {
+Result<ChunkBytes> ChunkStoreImpl::ReadBytes(uint64_t handle, uint64_t offset, uint64_t length) {
   std::shared_ptr<Chunk> c = Find(handle);
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  if (offset >= c->length || length == 0) return std::string();
+  if (offset >= c->length || length == 0) return ChunkBytes();
   const uint64_t n = std::min(length, c->length - offset);
   const uint64_t first = offset / kBlock;
   const uint64_t last = (offset + n - 1) / kBlock;
   // Whole blocks are read, since only whole blocks can be verified.
   const uint64_t rs = first * kBlock;
   const uint64_t re = std::min(c->length, (last + 1) * kBlock);
-  std::string buf(re - rs, '\0');
+  // Not zero-filled: every byte is read into or the read fails.
+  ChunkBytes bytes;
+  bytes.buffer.reset(new char[re - rs]);
+  char* const buf = bytes.buffer.get();
+  const size_t buf_size = static_cast<size_t>(re - rs);
   const std::string data_path = DataPath(handle);
-  Result<size_t> got = PReadFull(c->data_fd, buf.data(), buf.size(), rs, data_path);
+  Result<size_t> got = PReadFull(c->data_fd, buf, buf_size, rs, data_path);
   if (!got.ok()) return got.status().Prepend("reading " + ChunkName(handle));
-  if (*got != buf.size()) {
+  if (*got != buf_size) {
     return Status::DataLoss(ChunkName(handle) + ": data file is shorter (" +
                             std::to_string(rs + *got) + " bytes) than its recorded length " +
                             std::to_string(c->length));
   }
   for (uint64_t i = first; i <= last; ++i) {
     const size_t off = static_cast<size_t>((i - first) * kBlock);
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlock, buf.size() - off));
-    const uint32_t actual = BlockCrc(buf.data() + off, len);
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlock, buf_size - off));
+    const uint32_t actual = BlockCrc(buf + off, len);
     if (actual != c->crcs[i]) {
       return Status::DataLoss(ChunkName(handle) + " block " + std::to_string(i) +
                               ": checksum mismatch (stored " + Hex32(c->crcs[i]) + ", computed " +
                               Hex32(actual) + ")");
     }
   }
-  const size_t head = static_cast<size_t>(offset - rs);
-  if (head > 0) buf.erase(0, head);
-  buf.resize(n);
-  return buf;
+  bytes.offset = static_cast<size_t>(offset - rs);
+  bytes.size = static_cast<size_t>(n);
+  return bytes;
 }
 
 Status ChunkStoreImpl::Sync(uint64_t handle) {
@@ -809,6 +812,11 @@ uint64_t ChunkStoreImpl::capacity_bytes() {
 }
 
 }  // namespace
+
+Result<std::string> ChunkStore::Read(uint64_t handle, uint64_t offset, uint64_t length) {
+  GFS_ASSIGN_OR_RETURN(ChunkBytes bytes, ReadBytes(handle, offset, length));
+  return std::string(bytes.view());
+}
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(const std::string& dir,
                                                      const ChunkStoreOptions& options) {

@@ -34,6 +34,15 @@ struct ChunkInfo {
   uint64_t length = 0;
 };
 
+// Bytes read from a chunk, in a buffer of their own that can be handed on (to a gRPC
+// reply) without a copy.
+struct ChunkBytes {
+  std::unique_ptr<char[]> buffer;
+  size_t offset = 0;  // where the bytes start in `buffer`
+  size_t size = 0;
+  std::string_view view() const { return {buffer.get() + offset, size}; }
+};
+
 struct ChunkStoreOptions {
   // The largest chunk accepted: writes past it are InvalidArgument.
   uint64_t max_chunk_bytes = 64ull << 20;
@@ -80,7 +89,9 @@ class ChunkStore {
   // Reads up to `length` bytes at `offset`, fewer at the end of the data (none past
   // it). Every block touched is verified: DataLoss naming the chunk and block on a
   // mismatch, and no bytes. NotFound if absent.
-  virtual Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length) = 0;
+  virtual Result<ChunkBytes> ReadBytes(uint64_t handle, uint64_t offset, uint64_t length) = 0;
+  // ReadBytes, copied into a string.
+  Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length);
 
   // Makes the chunk's data and checksums durable (fdatasync of both files).
   virtual Status Sync(uint64_t handle) = 0;

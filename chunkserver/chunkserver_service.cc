@@ -2,12 +2,14 @@
 
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <cstdio>
 #include <future>
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "common/read_chunk_wire.h"
 
 namespace gfs::chunkserver {
 
@@ -228,27 +230,53 @@ grpc::Status ChunkServerServiceImpl::ApplyMutation(grpc::ServerContext*,
 
 // ---- Reads ----
 
-grpc::Status ChunkServerServiceImpl::ReadChunk(grpc::ServerContext*,
-                                               const proto::ReadChunkRequest* req,
-                                               proto::ReadChunkResponse* resp) {
-  Result<ChunkInfo> info = store_->Info(req->handle());
-  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
-  if (info->version < req->version()) {
+grpc::ServerUnaryReactor* ChunkServerServiceImpl::ReadChunk(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto req = std::make_shared<proto::ReadChunkRequest>();
+  grpc::ByteBuffer copy(*request);  // shares the slices
+  grpc::ProtoBufferReader reader(&copy);
+  if (!req->ParseFromZeroCopyStream(&reader)) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "read request does not parse"));
+    return reactor;
+  }
+  // gRPC keeps `response` and the reactor alive until Finish; Shutdown of the server
+  // waits for reads already queued, which the pool (alive until after it) finishes.
+  const bool queued = read_pool_.Submit(
+      [this, reactor, req, response] { reactor->Finish(ServeRead(*req, response)); });
+  if (!queued) {
+    reactor->Finish(ToGrpc(Status::ResourceExhausted(
+        "too many reads queued on " + options_.advertise + "; try another replica")));
+  }
+  return reactor;
+}
+
+grpc::Status ChunkServerServiceImpl::ServeRead(const proto::ReadChunkRequest& req,
+                                               grpc::ByteBuffer* response) {
+  Result<ChunkInfo> info = store_->Info(req.handle());
+  if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req.handle())));
+  if (info->version < req.version()) {
     return ToGrpc(Status::FailedPrecondition(
-        Describe(req->handle()) + " is stale: version " + std::to_string(info->version) +
-        ", the reader expects " + std::to_string(req->version())));
+        Describe(req.handle()) + " is stale: version " + std::to_string(info->version) +
+        ", the reader expects " + std::to_string(req.version())));
   }
-  const uint64_t length = std::min(req->length(), options_.max_read_bytes);
-  Result<std::string> data = store_->Read(req->handle(), req->offset(), length);
-  if (!data.ok()) {
-    if (data.status().code() == StatusCode::kDataLoss) {
-      LOG(ERROR) << Describe(req->handle()) << ": " << data.status().ToString();
-      heartbeater_->ReportCorrupt(req->handle());
+  const uint64_t length = std::min(req.length(), options_.max_read_bytes);
+  Result<ChunkBytes> bytes = store_->ReadBytes(req.handle(), req.offset(), length);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kDataLoss) {
+      LOG(ERROR) << Describe(req.handle()) << ": " << bytes.status().ToString();
+      heartbeater_->ReportCorrupt(req.handle());
     }
-    return ToGrpc(data.status().Prepend(Describe(req->handle())));
+    return ToGrpc(bytes.status().Prepend(Describe(req.handle())));
   }
-  resp->set_data(std::move(data).value());
-  resp->set_chunk_length(info->length);
+  ReadChunkReplyBytes reply;
+  reply.data = bytes->buffer.get() + bytes->offset;
+  reply.size = bytes->size;
+  reply.owner = std::move(bytes->buffer);
+  reply.chunk_length = info->length;
+  *response = EncodeReadChunkReply(std::move(reply));
   return grpc::Status::OK;
 }
 

@@ -16,9 +16,14 @@
 #include "chunkserver/mutation_order.h"
 #include "chunkserver/push_buffer.h"
 #include "common/stub_cache.h"
+#include "common/worker_pool.h"
 #include "protos/chunkserver.grpc.pb.h"
 
 namespace gfs::chunkserver {
+
+// Reads served at once, and waiting, per chunkserver.
+inline constexpr int kReadThreads = 8;
+inline constexpr size_t kMaxQueuedReads = 64;
 
 struct ChunkServerServiceOptions {
   // This server's address, for messages.
@@ -31,7 +36,12 @@ struct ChunkServerServiceOptions {
   uint64_t max_read_bytes = 8ull << 20;
 };
 
-class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
+// ReadChunk is served through gRPC's callback API with the reply encoded by hand, so
+// that the bytes read go to the socket without a copy (common/read_chunk_wire.h); the
+// read itself runs on a bounded pool of the service's, never on gRPC's own threads.
+class ChunkServerServiceImpl final
+    : public proto::ChunkServerService::WithRawCallbackMethod_ReadChunk<
+          proto::ChunkServerService::Service> {
  public:
   // Every pointer must outlive the service.
   ChunkServerServiceImpl(ChunkServerServiceOptions options, ChunkStore* store, PushBuffer* buffer,
@@ -47,8 +57,9 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
                       proto::AppendResponse* resp) override;
   grpc::Status ApplyMutation(grpc::ServerContext* ctx, const proto::ApplyMutationRequest* req,
                              proto::ApplyMutationResponse* resp) override;
-  grpc::Status ReadChunk(grpc::ServerContext* ctx, const proto::ReadChunkRequest* req,
-                         proto::ReadChunkResponse* resp) override;
+  grpc::ServerUnaryReactor* ReadChunk(grpc::CallbackServerContext* ctx,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::Status CreateChunk(grpc::ServerContext* ctx, const proto::CreateChunkRequest* req,
                            proto::CreateChunkResponse* resp) override;
   grpc::Status UpdateChunkVersion(grpc::ServerContext* ctx,
@@ -69,6 +80,8 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
   // On the primary: applies `m` here and on every secondary at once; OK when all did.
   Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
                          const std::vector<std::string>& secondaries);
+  // Serves one ReadChunk; fills `response` when OK.
+  grpc::Status ServeRead(const proto::ReadChunkRequest& req, grpc::ByteBuffer* response);
   // Fetches replica `handle` at `version` from `source` into the local store.
   Result<uint64_t> FetchReplica(uint64_t handle, uint64_t version, const std::string& source);
   // Pushes the rest of a PushData stream on to the next replica of the chain while
@@ -86,6 +99,10 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::Service {
 
   // The other chunkservers, for forwarding pushes and mutations and fetching replicas.
   StubCache<proto::ChunkServerService> peers_;
+
+  // Runs reads; a read beyond its queue fails with RESOURCE_EXHAUSTED and the client
+  // tries another replica. Last: joined first, while the rest is still alive.
+  WorkerPool read_pool_{kReadThreads, kMaxQueuedReads};
 };
 
 // "000000000000002a": how handles appear in messages and file names.

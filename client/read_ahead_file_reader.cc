@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "client/read_chunk_call.h"
 #include "common/grpc_status.h"
 
 namespace gfs::client {
@@ -88,17 +89,26 @@ Result<size_t> ReadAheadFileReader::Read(char* buf, size_t n) {
     if (window_.count(offset) > 0) continue;
     auto piece = std::make_shared<Prefetch>();
     piece->offset = offset;
+    piece->length = static_cast<size_t>(PieceEnd(offset) - offset);
+    if (spare_buffers_.empty()) {
+      piece->data.reset(new char[kMaxPieceBytes]);
+    } else {
+      piece->data = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+    }
     window_[offset] = piece;
-    const size_t length = static_cast<size_t>(PieceEnd(offset) - offset);
-    pool_.Submit([this, piece, length] {
-      std::string data(length, '\0');
-      const Status s = ReadPiece(piece->offset, length, data.data());
+    // Until `done`, only this task touches the piece's buffer.
+    const bool queued = pool_.Submit([this, piece, out = piece->data.get()] {
+      const Status s = ReadPiece(piece->offset, piece->length, out);
       MutexLock lock(&mu_);
-      piece->data = std::move(data);
       piece->status = s;
       piece->done = true;
       cv_.SignalAll();
     });
+    if (!queued) {  // the pool's queue is unbounded: only after shutdown
+      piece->status = Status::Aborted("read " + path_ + ": the reader is closing");
+      piece->done = true;
+    }
   }
   // Each piece gives up by itself after data_timeout (ReadPiece), so this wait ends.
   const std::shared_ptr<Prefetch> piece = window_[current];
@@ -108,10 +118,13 @@ Result<size_t> ReadAheadFileReader::Read(char* buf, size_t n) {
     return piece->status;
   }
   const uint64_t skip = position_ - current;
-  const size_t copied = static_cast<size_t>(std::min<uint64_t>(n, piece->data.size() - skip));
-  memcpy(buf, piece->data.data() + skip, copied);
+  const size_t copied = static_cast<size_t>(std::min<uint64_t>(n, piece->length - skip));
+  memcpy(buf, piece->data.get() + skip, copied);
   position_ += copied;
-  if (position_ >= current + piece->data.size()) window_.erase(current);
+  if (position_ >= current + piece->length) {
+    if (spare_buffers_.size() < parallel_) spare_buffers_.push_back(std::move(piece->data));
+    window_.erase(current);
+  }
   return copied;
 }
 
@@ -138,7 +151,7 @@ Result<size_t> ReadAheadFileReader::ReadAt(uint64_t offset, char* buf, size_t n)
   job->statuses.resize(pieces.size());
   for (size_t i = 0; i < pieces.size(); ++i) {
     char* out = buf + (pieces[i].first - offset);
-    pool_.Submit([this, job, i, piece = pieces[i], out] {
+    const bool queued = pool_.Submit([this, job, i, piece = pieces[i], out] {
       Status s = job->failed ? Status::Aborted("an earlier piece failed")
                              : ReadPiece(piece.first, piece.second, out);
       if (!s.ok()) job->failed = true;
@@ -147,6 +160,12 @@ Result<size_t> ReadAheadFileReader::ReadAt(uint64_t offset, char* buf, size_t n)
       --job->remaining;
       cv_.SignalAll();
     });
+    if (!queued) {  // the pool's queue is unbounded: only after shutdown
+      job->failed = true;
+      MutexLock lock(&mu_);
+      job->statuses[i] = Status::Internal("read " + path_ + ": the reader is closing");
+      --job->remaining;
+    }
   }
   MutexLock lock(&mu_);
   while (job->remaining > 0) cv_.WaitFor(std::chrono::milliseconds(500));
@@ -194,23 +213,18 @@ Status ReadAheadFileReader::ReadFromReplica(const std::string& replica, const Ch
     req.set_version(chunk.version);
     req.set_offset(offset_in_chunk + got);
     req.set_length(n - got);
-    proto::ReadChunkResponse resp;
     grpc::ClientContext ctx;
     const auto timeout = std::max<Clock::duration>(
         std::min<Clock::duration>(deadline - Clock::now(), options_.rpc_timeout),
         std::chrono::milliseconds(1));
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    GFS_RETURN_IF_ERROR(FromGrpc(chunkservers_->Get(replica)->ReadChunk(&ctx, req, &resp)));
-    const std::string& data = resp.data();
-    if (data.size() > n - got) {
-      return Status::Internal("the replica returned " + std::to_string(data.size()) +
-                              " bytes for a read of " + std::to_string(n - got));
-    }
-    memcpy(out + got, data.data(), data.size());
-    got += data.size();
+    GFS_ASSIGN_OR_RETURN(
+        DecodedReadChunkReply reply,
+        CallReadChunk(chunkservers_->GetChannel(replica), &ctx, req, out + got, n - got));
+    got += reply.data_bytes;
     // Short: the end of this replica's data (the rest reads as zeros), or the
     // chunkserver capped the reply (ask for the rest).
-    if (data.empty() || offset_in_chunk + got >= resp.chunk_length()) break;
+    if (reply.data_bytes == 0 || offset_in_chunk + got >= reply.chunk_length) break;
   }
   memset(out + got, 0, n - got);
   return Status::OK();

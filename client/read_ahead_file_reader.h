@@ -21,8 +21,8 @@
 
 #include "client/chunkserver_pool.h"
 #include "client/master_channel.h"
-#include "client/worker_pool.h"
 #include "common/mutex.h"
+#include "common/worker_pool.h"
 #include "gfs/client.h"
 
 namespace gfs::client {
@@ -51,7 +51,8 @@ class ReadAheadFileReader final : public gfs::FileReader {
   // A piece read ahead by Read.
   struct Prefetch {
     uint64_t offset = 0;
-    std::string data;  // the piece's bytes once done
+    size_t length = 0;
+    std::unique_ptr<char[]> data;  // kMaxPieceBytes; the piece's bytes once done
     Status status;
     bool done = false;
   };
@@ -106,6 +107,9 @@ class ReadAheadFileReader final : public gfs::FileReader {
   std::map<uint64_t, ChunkLocation> locations_ GUARDED_BY(mu_);  // by index
   std::set<uint64_t> fetched_batches_ GUARDED_BY(mu_);           // first index of each batch
   std::map<uint64_t, std::shared_ptr<Prefetch>> window_ GUARDED_BY(mu_);  // by offset
+  // Buffers of consumed pieces, reused: a fresh 8 MiB allocation is mapped and
+  // zero-filled page by page by the kernel, which cost more than the copy out of it.
+  std::vector<std::unique_ptr<char[]>> spare_buffers_ GUARDED_BY(mu_);
 
   WorkerPool pool_;  // last: destroyed (joined) first, while the rest is still alive
 };

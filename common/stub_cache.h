@@ -26,14 +26,33 @@ class StubCache {
   // connects on the first call and reconnects quickly after the peer comes back.
   Stub* Get(const std::string& address) EXCLUDES(mu_) {
     MutexLock lock(&mu_);
-    std::unique_ptr<Stub>& stub = stubs_[address];
-    if (stub == nullptr) stub = Service::NewStub(NewChannel(address));
-    return stub.get();
+    return Find(address).stub.get();
+  }
+
+  // The channel under Get(address)'s stub, for calls made without the generated stub
+  // (e.g. a reply decoded straight from gRPC's buffers).
+  std::shared_ptr<grpc::Channel> GetChannel(const std::string& address) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return Find(address).channel;
   }
 
  private:
+  struct Peer {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<Stub> stub;
+  };
+
+  Peer& Find(const std::string& address) REQUIRES(mu_) {
+    Peer& peer = peers_[address];
+    if (peer.stub == nullptr) {
+      peer.channel = NewChannel(address);
+      peer.stub = Service::NewStub(peer.channel);
+    }
+    return peer;
+  }
+
   Mutex mu_;
-  std::map<std::string, std::unique_ptr<Stub>> stubs_ GUARDED_BY(mu_);
+  std::map<std::string, Peer> peers_ GUARDED_BY(mu_);
 };
 
 }  // namespace gfs

@@ -1,22 +1,24 @@
-#include "client/worker_pool.h"
+#include "common/worker_pool.h"
 
 #include <algorithm>
 #include <chrono>
 
-namespace gfs::client {
+namespace gfs {
 
-WorkerPool::WorkerPool(int max_threads) : max_threads_(std::max(max_threads, 1)) {}
+WorkerPool::WorkerPool(int max_threads, size_t max_queued)
+    : max_threads_(static_cast<size_t>(std::max(max_threads, 1))), max_queued_(max_queued) {}
 
 WorkerPool::~WorkerPool() { Shutdown(); }
 
-void WorkerPool::Submit(std::function<void()> task) {
+bool WorkerPool::Submit(std::function<void()> task) {
   MutexLock lock(&mu_);
-  if (shutdown_) return;
+  if (shutdown_ || tasks_.size() >= max_queued_) return false;
   tasks_.push_back(std::move(task));
   if (idle_ < tasks_.size() && threads_.size() < max_threads_) {
     threads_.emplace_back([this] { Loop(); });
   }
   cv_.Signal();
+  return true;
 }
 
 void WorkerPool::Shutdown() {
@@ -51,4 +53,4 @@ void WorkerPool::Loop() {
   mu_.Unlock();
 }
 
-}  // namespace gfs::client
+}  // namespace gfs
