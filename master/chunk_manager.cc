@@ -45,7 +45,7 @@ ChunkManager::ChunkManager(ChunkManagerOptions options, OpLog* log, ChunkServerR
       leases_allowed_from_us_(clock->MonotonicMicros() +
                               static_cast<int64_t>(options.lease_ms) * 1000),
       grant_done_(&mu_) {
-  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  MetaTxn txn(log_->db(), log_->durable_snapshot());
   next_handle_ = NextChunkHandle(&txn);
   reserved_until_ = next_handle_;  // nothing reserved by this incarnation yet
   first_handle_of_this_run_ = next_handle_;
@@ -95,7 +95,7 @@ Status ChunkManager::GetChunkLocations(const std::string& path, uint64_t first_i
                                        uint64_t count, proto::GetChunkLocationsResponse* resp) {
   std::vector<proto::ChunkRecord> chunks;
   {
-    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    MetaTxn txn(log_->db(), log_->durable_snapshot());
     GFS_ASSIGN_OR_RETURN(proto::InodeRecord file, ResolvePath(&txn, path));
     if (file.type() != proto::FILE_TYPE_FILE) {
       return Status::FailedPrecondition(path + " is a directory");
@@ -131,7 +131,7 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
     proto::InodeRecord file;
     std::optional<proto::ChunkRecord> chunk;
     {
-      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      MetaTxn txn(log_->db(), log_->durable_snapshot());
       GFS_ASSIGN_OR_RETURN(
           file, inode_id != 0 ? ResolveLiveInode(&txn, inode_id, path) : ResolvePath(&txn, path));
       if (file.type() != proto::FILE_TYPE_FILE) {
@@ -387,7 +387,7 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
     // The caller read the record before waiting: another grant, a snapshot or a purge
     // may have changed it since. Decide on what the log says now.
     {
-      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      MetaTxn txn(log_->db(), log_->durable_snapshot());
       Result<proto::ChunkRecord> current = GetChunk(&txn, handle);
       if (!current.ok()) return current.status();
       if (current->refcount() > 1) {
@@ -516,7 +516,7 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   // Versions the master has logged, for the reported chunks.
   std::map<uint64_t, uint64_t> logged;
   {
-    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    MetaTxn txn(log_->db(), log_->durable_snapshot());
     for (const proto::ChunkReport& report : req.chunks()) {
       Result<proto::ChunkRecord> chunk = GetChunk(&txn, report.handle());
       if (chunk.ok()) logged[report.handle()] = chunk->version();
@@ -566,7 +566,7 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
       // is no longer being allocated is either logged by now or garbage, so read again
       // (under mu_, which the allocation's end also takes).
       if (allocating_.count(report.handle()) != 0) continue;
-      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      MetaTxn txn(log_->db(), log_->durable_snapshot());
       Result<proto::ChunkRecord> chunk = GetChunk(&txn, report.handle());
       if (chunk.ok()) {
         it = logged.emplace(report.handle(), chunk->version()).first;
@@ -641,7 +641,7 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
   };
   std::vector<Need> needs;
   {
-    MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+    MetaTxn txn(log_->db(), log_->durable_snapshot());
     for (auto& [handle, replicas] : suspects) {
       Result<proto::ChunkRecord> chunk = GetChunk(&txn, handle);
       if (!chunk.ok()) {

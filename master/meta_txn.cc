@@ -6,19 +6,18 @@
 
 namespace gfs::master {
 
-MetaTxn::MetaTxn(rocksdb::DB* db, Mode mode) : db_(db) {
-  if (mode == Mode::kReadOnlySnapshot) {
-    snapshot_ = db_->GetSnapshot();
-    read_options_.snapshot = snapshot_;
-  } else {
-    batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
-                                                            /*overwrite_key=*/true);
-  }
+MetaTxn::MetaTxn(rocksdb::DB* db, Mode) : db_(db) {
+  batch_ = std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                          /*overwrite_key=*/true);
 }
 
-MetaTxn::~MetaTxn() {
-  if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+MetaTxn::MetaTxn(rocksdb::DB* db, std::shared_ptr<const rocksdb::Snapshot> snapshot)
+    : db_(db), snapshot_(std::move(snapshot)) {
+  CHECK(snapshot_ != nullptr);
+  read_options_.snapshot = snapshot_.get();
 }
+
+MetaTxn::~MetaTxn() = default;
 
 Status MetaTxn::Get(std::string_view key, std::string* value) {
   const rocksdb::Slice k(key.data(), key.size());

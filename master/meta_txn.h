@@ -4,7 +4,7 @@
 // and every write made earlier in the same transaction (so entries committed together
 // in one group see each other's effects), and nothing reaches the database until the
 // owner writes batch() atomically. Read-only queries use a MetaTxn too, pinned to a
-// RocksDB snapshot so that a multi-key read is consistent.
+// RocksDB snapshot (the op log's durable one) so that a multi-key read is consistent.
 //
 // Not thread-safe: one thread at a time.
 #pragma once
@@ -23,10 +23,12 @@ namespace gfs::master {
 
 class MetaTxn {
  public:
-  enum class Mode { kReadWrite, kReadOnlySnapshot };
+  enum class Mode { kReadWrite };
 
-  // `db` must outlive the transaction.
+  // A read-write transaction. `db` must outlive it.
   MetaTxn(rocksdb::DB* db, Mode mode);
+  // A read-only view of `snapshot` (OpLog::durable_snapshot()), which must be of `db`.
+  MetaTxn(rocksdb::DB* db, std::shared_ptr<const rocksdb::Snapshot> snapshot);
   ~MetaTxn();
   MetaTxn(const MetaTxn&) = delete;
   MetaTxn& operator=(const MetaTxn&) = delete;
@@ -51,13 +53,13 @@ class MetaTxn {
   void PopSavePoint();
 
   // The writes made so far, to be committed atomically by the owner.
-  // REQUIRES: kReadWrite.
+  // REQUIRES: a read-write transaction.
   rocksdb::WriteBatch* batch() { return batch_->GetWriteBatch(); }
   bool empty() { return batch_ == nullptr || batch_->GetWriteBatch()->Count() == 0; }
 
  private:
   rocksdb::DB* const db_;
-  const rocksdb::Snapshot* snapshot_ = nullptr;  // only in kReadOnlySnapshot
+  const std::shared_ptr<const rocksdb::Snapshot> snapshot_;  // only read-only views
   rocksdb::ReadOptions read_options_;
   // The pending writes; only in kReadWrite (read-only views skip building it).
   std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;

@@ -74,7 +74,7 @@ Result<proto::FileInfo> Namespace::Undelete(const std::string& path) {
 }
 
 Result<std::vector<proto::TrashRecord>> Namespace::ExpiredTrash(int64_t retention_us, size_t max) {
-  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  MetaTxn txn(log_->db(), log_->durable_snapshot());
   return ListTrash(&txn, clock_->NowMicros() - retention_us, max);
 }
 
@@ -110,7 +110,7 @@ Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t 
 
 Result<proto::FileInfo> Namespace::Stat(const std::string& path) {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
-  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  MetaTxn txn(log_->db(), log_->durable_snapshot());
   GFS_ASSIGN_OR_RETURN(proto::InodeRecord inode, ResolvePath(&txn, path));
   return ToFileInfo(inode);
 }
@@ -120,7 +120,7 @@ Status Namespace::List(const std::string& path, const std::string& start_after, 
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   if (limit == 0) limit = options_.default_list_limit;
   limit = std::min(limit, options_.max_list_limit);
-  MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+  MetaTxn txn(log_->db(), log_->durable_snapshot());
   GFS_ASSIGN_OR_RETURN(proto::InodeRecord dir, ResolvePath(&txn, path));
   if (dir.type() != proto::FILE_TYPE_DIRECTORY) {
     // Listing a file lists the file, as ls does.

@@ -31,6 +31,7 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(const OpLogOptions& options,
   db_options.create_if_missing = true;
   db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
+  if (options.env != nullptr) db_options.env = options.env;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, &raw_db);
   if (!s.ok()) return FromRocksDb(s, "opening master metadata in " + options.data_dir);
@@ -65,11 +66,29 @@ OpLog::OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<
     : options_(std::move(options)),
       state_machine_(state_machine),
       db_(std::move(db)),
-      position_(std::move(position)) {}
+      written_position_(position),
+      position_(std::move(position)) {
+  // Everything in the database at open is durable (recovered from disk).
+  std::shared_ptr<const rocksdb::Snapshot> snapshot = TakeSnapshot();
+  MutexLock lock(&mu_);
+  written_snapshot_ = snapshot;
+  durable_snapshot_ = std::move(snapshot);
+}
 
 OpLog::~OpLog() {
+  {
+    MutexLock lock(&mu_);
+    written_snapshot_.reset();
+    durable_snapshot_.reset();
+  }
   rocksdb::Status s = db_->Close();
   if (!s.ok()) LOG(WARNING) << "closing master metadata: " << s.ToString();
+}
+
+std::shared_ptr<const rocksdb::Snapshot> OpLog::TakeSnapshot() {
+  rocksdb::DB* db = db_.get();
+  return std::shared_ptr<const rocksdb::Snapshot>(
+      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
 }
 
 ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
@@ -77,9 +96,14 @@ ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
   w.entry = &entry;
 
   mu_.Lock();
-  writers_.push_back(&w);
   ++stats_.proposals;
-  while (!w.done && &w != writers_.front()) w.cv.Wait();
+  if (!failure_.ok()) {
+    ApplyResult failed{failure_, {}};
+    mu_.Unlock();
+    return failed;
+  }
+  writers_.push_back(&w);
+  while (!w.done && writers_.front() != &w) w.cv.Wait();
   if (w.done) {
     mu_.Unlock();
     return std::move(w.result);
@@ -91,27 +115,76 @@ ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
     if (group.size() >= options_.max_group_entries) break;
     group.push_back(writer);
   }
-  proto::LogPosition start = position_;
+  const proto::LogPosition start = written_position_;
   mu_.Unlock();
 
-  // Proposals arriving now queue up behind the group and form the next one.
-  CommitGroup(group, start);
+  apply_mu_.Lock();
+  const proto::LogPosition end = ApplyGroup(group, start);
+  // Taken before the next group writes: the state as of this group.
+  std::shared_ptr<const rocksdb::Snapshot> snapshot =
+      end.index() != start.index() ? TakeSnapshot() : nullptr;
+  apply_mu_.Unlock();
 
   mu_.Lock();
   for (Writer* writer : group) {
     CHECK(writers_.front() == writer);
     writers_.pop_front();
+  }
+  if (snapshot != nullptr) {
+    written_position_ = end;
+    written_snapshot_ = std::move(snapshot);
+    ++last_write_;
+    stats_.logged_entries += end.index() - start.index();
+  }
+  // The next group may be applied and written while this one waits for the disk.
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+
+  // Every answer of the group may rest on any write made so far (its own, or an
+  // earlier group's that it read): none is given before all of them are durable.
+  const Status durable = AwaitDurable(last_write_);
+  for (Writer* writer : group) {
+    if (!durable.ok() && writer->result.status.ok()) writer->result = ApplyResult{durable, {}};
     if (writer != &w) {
       writer->done = true;
       writer->cv.Signal();
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
   mu_.Unlock();
   return std::move(w.result);
 }
 
-void OpLog::CommitGroup(const std::vector<Writer*>& group, const proto::LogPosition& start) {
+Status OpLog::AwaitDurable(uint64_t write) {
+  while (durable_write_ < write && failure_.ok()) {
+    if (syncing_) {
+      synced_.Wait();
+      continue;
+    }
+    // Become the one who syncs: cover every write made so far.
+    syncing_ = true;
+    const uint64_t target = last_write_;
+    const proto::LogPosition target_position = written_position_;
+    std::shared_ptr<const rocksdb::Snapshot> target_snapshot = written_snapshot_;
+    mu_.Unlock();
+    const rocksdb::Status s = db_->SyncWAL();
+    mu_.Lock();
+    syncing_ = false;
+    if (s.ok()) {
+      durable_write_ = target;
+      position_ = target_position;
+      durable_snapshot_ = std::move(target_snapshot);
+      ++stats_.synced_writes;
+    } else {
+      failure_ = FromRocksDb(s, "syncing the master op log")
+                     .Prepend("the op log cannot be made durable; restart the master");
+      LOG(ERROR) << failure_.ToString();
+    }
+    synced_.SignalAll();
+  }
+  return failure_;
+}
+
+proto::LogPosition OpLog::ApplyGroup(const std::vector<Writer*>& group,
+                                     const proto::LogPosition& start) {
   MetaTxn txn(db_.get(), MetaTxn::Mode::kReadWrite);
   uint64_t index = start.index();
   for (Writer* writer : group) {
@@ -131,31 +204,35 @@ void OpLog::CommitGroup(const std::vector<Writer*>& group, const proto::LogPosit
     txn.PutProto(LogKey(index), entry);
     if (index > options_.tail_entries) txn.Delete(LogKey(index - options_.tail_entries));
   }
-  if (index == start.index()) return;  // nothing changed: no write, no fsync
+  if (index == start.index()) return start;  // nothing changed: no write
 
   proto::LogPosition end = start;
   end.set_index(index);
   txn.PutProto(LogPositionKey(), end);
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  rocksdb::Status s = db_->Write(sync, txn.batch());
+  // Durable later, by AwaitDurable's fsync of the WAL.
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), txn.batch());
   if (!s.ok()) {
-    // Nothing of the group is durable, and answers computed from its uncommitted
-    // writes may be wrong: fail every proposal of the group.
-    Status error = FromRocksDb(s, "committing to the master op log");
+    // Nothing of the group is in the database, and answers computed from its writes
+    // may be wrong: fail every proposal of the group, and stop taking more (the
+    // database refuses writes after a failed one anyway).
+    Status error = FromRocksDb(s, "writing to the master op log");
     LOG(ERROR) << error.ToString();
     for (Writer* writer : group) writer->result = ApplyResult{error, {}};
-    return;
+    MutexLock lock(&mu_);
+    failure_ = error;
+    return start;
   }
-  MutexLock lock(&mu_);
-  position_ = end;
-  stats_.logged_entries += index - start.index();
-  ++stats_.synced_writes;
+  return end;
 }
 
 proto::LogPosition OpLog::applied() const {
   MutexLock lock(&mu_);
   return position_;
+}
+
+std::shared_ptr<const rocksdb::Snapshot> OpLog::durable_snapshot() const {
+  MutexLock lock(&mu_);
+  return durable_snapshot_;
 }
 
 uint64_t OpLog::first_retained_index() const {
@@ -170,7 +247,7 @@ Result<std::vector<proto::LogEntry>> OpLog::ReadEntries(uint64_t from_index, siz
     return Status::OutOfRange("op log entries before index " + std::to_string(first) +
                               " were dropped; load a checkpoint");
   }
-  MetaTxn txn(db_.get(), MetaTxn::Mode::kReadOnlySnapshot);
+  MetaTxn txn(db_.get(), durable_snapshot());
   std::unique_ptr<rocksdb::Iterator> it = txn.NewIterator();
   std::vector<proto::LogEntry> entries;
   const std::string end_key = LogKey(UINT64_MAX);
@@ -192,6 +269,13 @@ Result<std::vector<proto::LogEntry>> OpLog::ReadEntries(uint64_t from_index, siz
 }
 
 Status OpLog::CreateCheckpoint(const std::string& dir) {
+  // No group is written meanwhile, and all that was written is made durable first: a
+  // checkpoint never holds an entry that a crash could still take from the log.
+  MutexLock apply(&apply_mu_);
+  {
+    MutexLock lock(&mu_);
+    GFS_RETURN_IF_ERROR(AwaitDurable(last_write_));
+  }
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocksDb(s, "preparing a checkpoint");

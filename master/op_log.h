@@ -1,10 +1,24 @@
 // The master's operation log: the only way persistent master state changes.
 //
-// Callers Propose() a LogEntry; the log applies it through the StateMachine and makes
-// the entry and its effect durable in one atomic, fsync'd RocksDB write before
-// returning. Concurrent proposals are applied one after another but committed
-// together in one write (group commit, as in LevelDB's DBImpl::Write): under load,
-// many proposals share one fsync.
+// Callers Propose() a LogEntry; the log applies it through the StateMachine, writes
+// the entry and its effect in one atomic RocksDB write, and returns once that write is
+// durable. Concurrent proposals are applied one after another and written together in
+// one write (group commit, as in LevelDB's DBImpl::Write).
+//
+// Commits are pipelined: a group is written without waiting for the disk, and one
+// WAL fsync at a time makes every group written so far durable. While one fsync runs,
+// the next groups are applied and written, and the fsync after it covers them all. So
+// a proposal arriving during an fsync waits for that one to end and then for one
+// more, instead of for the apply of a whole group as well; and apply time (the CPU
+// part) overlaps with fsync time (the disk part).
+//
+// What a caller sees is durable: Propose returns only after the fsync that covers its
+// group and every group before it (so an answer computed from an earlier, still
+// volatile entry is never given out early), and readers see the state as of the last
+// fsync (durable_snapshot()), never a write that could still vanish in a crash. If an
+// fsync fails, what reached the disk is unknown: the log refuses every later proposal
+// with that error (reads go on from the last durable state) until the master is
+// restarted and recovers from what the disk holds.
 //
 // Entries that fail validation or change nothing are not logged and take no log index;
 // every logged entry gets the next (epoch, index). The last `tail_entries` entries are
@@ -59,6 +73,8 @@ struct OpLogOptions {
   uint64_t tail_entries = 100000;
   // Upper bound on entries committed in one group.
   size_t max_group_entries = 1024;
+  // The RocksDB environment; null for the default. Tests inject disk faults with it.
+  rocksdb::Env* env = nullptr;
 };
 
 class OpLog {
@@ -76,8 +92,12 @@ class OpLog {
   // is returned as is; a failed disk write is returned as the RocksDB error.
   ApplyResult Propose(const proto::LogEntry& entry) EXCLUDES(mu_);
 
-  // The position of the last logged entry, whose effect is in the state.
+  // The position of the last durable entry, whose effect is in durable_snapshot().
   proto::LogPosition applied() const EXCLUDES(mu_);
+
+  // The state as of the last fsync, for read-only queries
+  // (MetaTxn(db(), durable_snapshot())).
+  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot() const EXCLUDES(mu_);
 
   // Up to `max_entries` logged entries starting at `from_index`. Returns OutOfRange if
   // `from_index` was already dropped from the tail (the reader needs a checkpoint), and
@@ -91,13 +111,13 @@ class OpLog {
   // copy opens with Open() as a data dir, at the position it was taken.
   Status CreateCheckpoint(const std::string& dir);
 
-  // The database, for read-only queries (MetaTxn in kReadOnlySnapshot mode).
+  // The database, for read-only queries (with durable_snapshot()).
   rocksdb::DB* db() const { return db_.get(); }
 
   struct Stats {
     uint64_t proposals = 0;       // Propose calls
     uint64_t logged_entries = 0;  // entries that got an index
-    uint64_t synced_writes = 0;   // fsync'd RocksDB writes (commit groups with a change)
+    uint64_t synced_writes = 0;   // WAL fsyncs (each covers one or more groups)
   };
   Stats stats() const EXCLUDES(mu_);
 
@@ -107,18 +127,43 @@ class OpLog {
   OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<rocksdb::DB> db,
         proto::LogPosition position);
 
-  // Applies and commits `group` as one write; fills each writer's result.
-  // Runs without mu_: only the writer at the front of the queue calls it.
-  void CommitGroup(const std::vector<Writer*>& group, const proto::LogPosition& start);
+  // Applies `group` and writes it as one (not yet durable) write; fills each writer's
+  // result. Returns the position of the group's last entry (`start` if it logged
+  // nothing). Only the writer at the front of the queue calls it, holding apply_mu_.
+  proto::LogPosition ApplyGroup(const std::vector<Writer*>& group, const proto::LogPosition& start)
+      REQUIRES(apply_mu_) EXCLUDES(mu_);
+
+  // Returns once every write numbered up to `write` is durable, fsyncing if no one
+  // else is; or the error that stopped the log.
+  Status AwaitDurable(uint64_t write) REQUIRES(mu_);
+
+  // A RocksDB snapshot of the current state, released when the last holder drops it.
+  std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot();
 
   const OpLogOptions options_;
   StateMachine* const state_machine_;
   const std::unique_ptr<rocksdb::DB> db_;
 
+  // Held while a group is applied and written, and by CreateCheckpoint.
+  Mutex apply_mu_;  // taken before mu_
+
   mutable Mutex mu_;
   // Proposals waiting; the front one commits a group for itself and those behind it.
   std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  // The last entry written (volatile until synced) and the write it went in; writes
+  // are numbered from 1.
+  proto::LogPosition written_position_ GUARDED_BY(mu_);
+  uint64_t last_write_ GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const rocksdb::Snapshot> written_snapshot_ GUARDED_BY(mu_);
+  // The last durable write, its position and its state.
+  uint64_t durable_write_ GUARDED_BY(mu_) = 0;
   proto::LogPosition position_ GUARDED_BY(mu_);
+  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_ GUARDED_BY(mu_);
+  // An fsync is under way; when it ends, `synced_` is signalled.
+  bool syncing_ GUARDED_BY(mu_) = false;
+  CondVar synced_{&mu_};
+  // Set when a write or fsync failed: the log takes no more proposals.
+  Status failure_ GUARDED_BY(mu_);
   Stats stats_ GUARDED_BY(mu_);
 };
 

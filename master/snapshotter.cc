@@ -17,7 +17,7 @@ Status Snapshotter::Snapshot(const std::string& src, const std::string& dst) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::vector<uint64_t> handles;
     {
-      MetaTxn txn(log_->db(), MetaTxn::Mode::kReadOnlySnapshot);
+      MetaTxn txn(log_->db(), log_->durable_snapshot());
       GFS_ASSIGN_OR_RETURN(proto::InodeRecord root, ResolvePath(&txn, src));
       GFS_ASSIGN_OR_RETURN(handles, CollectChunkHandles(&txn, root));
     }

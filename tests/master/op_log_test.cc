@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "master/meta_keys.h"
+#include "tests/master/faulty_file_system.h"
 #include "tests/master/namespace_fixture.h"
 
 namespace gfs::master {
@@ -74,6 +75,66 @@ TEST_F(OpLogTest, ConcurrentProposersShareFsyncs) {
       ASSERT_OK(ns_->Stat("/g/t" + std::to_string(t) + "/d" + std::to_string(i)));
     }
   }
+}
+
+// The log on a disk that fails: closes the log before the environment goes away, even
+// when an assertion ends the test early.
+class FaultyDiskOpLogTest : public OpLogTest {
+ protected:
+  void SetUp() override {
+    OpLogTest::SetUp();
+    env_ = rocksdb::NewCompositeEnv(fs_);
+    OpLogOptions options;
+    options.env = env_.get();
+    Reopen(options);
+  }
+  void TearDown() override {
+    ns_.reset();
+    log_.reset();
+  }
+
+  std::shared_ptr<FaultyFileSystem> fs_ = std::make_shared<FaultyFileSystem>();
+  std::unique_ptr<rocksdb::Env> env_;
+};
+
+TEST_F(FaultyDiskOpLogTest, FailedFsyncStopsTheLogAndHidesWhatItDidNotCover) {
+  ASSERT_OK(ns_->Mkdir("/kept", false));
+  fs_->fail_wal_syncs = true;
+  const Status lost = ns_->Mkdir("/lost", false).status();
+  ASSERT_FALSE(lost.ok());
+  EXPECT_NE(lost.message().find("restart the master"), std::string::npos) << lost.ToString();
+  // Readers see only what is durable: the acknowledged entry, not the failed one.
+  ASSERT_OK(ns_->Stat("/kept"));
+  ASSERT_CODE(ns_->Stat("/lost"), StatusCode::kNotFound);
+  EXPECT_EQ(log_->applied().index(), 1u);
+  // What reached the disk is unknown now: no more proposals, even with the disk back.
+  fs_->fail_wal_syncs = false;
+  ASSERT_FALSE(ns_->Mkdir("/after", false).ok());
+  ASSERT_OK(ns_->Stat("/kept"));
+
+  // A restart recovers from the disk: the acknowledged entry is there, the log is dense
+  // and takes proposals again. (/lost may or may not have reached the disk; it was
+  // never acknowledged, so either is correct.)
+  Reopen();
+  ASSERT_OK(ns_->Stat("/kept"));
+  ASSERT_OK(ns_->Mkdir("/after", false));
+  auto entries = log_->ReadEntries(1, 10);
+  ASSERT_OK(entries);
+  for (size_t i = 0; i < entries->size(); ++i) EXPECT_EQ((*entries)[i].index(), i + 1);
+  EXPECT_EQ(entries->back().mkdir().path(), "/after");
+}
+
+TEST_F(FaultyDiskOpLogTest, FailedWriteFailsTheGroupAndLeavesNoTrace) {
+  ASSERT_OK(ns_->Mkdir("/kept", false));
+  fs_->fail_wal_appends = true;
+  ASSERT_FALSE(ns_->Mkdir("/lost", false).ok());
+  ASSERT_CODE(ns_->Stat("/lost"), StatusCode::kNotFound);
+  fs_->fail_wal_appends = false;
+  ASSERT_FALSE(ns_->Mkdir("/after", false).ok());
+  Reopen();
+  ASSERT_OK(ns_->Stat("/kept"));
+  ASSERT_CODE(ns_->Stat("/lost"), StatusCode::kNotFound);
+  EXPECT_EQ(log_->applied().index(), 1u);
 }
 
 TEST_F(OpLogTest, TailIsBounded) {
