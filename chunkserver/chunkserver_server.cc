@@ -4,11 +4,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include "chunkserver/chunk_store.h"
+#include "chunkserver/chunkserver_metrics.h"
 #include "chunkserver/chunkserver_service.h"
 #include "chunkserver/heartbeater.h"
 #include "chunkserver/lease_table.h"
 #include "chunkserver/push_buffer.h"
 #include "common/grpc_server.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
 #include "common/periodic_task.h"
 
 namespace gfs::chunkserver {
@@ -39,6 +42,9 @@ Status ChunkServer::Start() {
   service_options.advertise = options_.advertise;
   service_ = std::make_unique<ChunkServerServiceImpl>(service_options, store_.get(), buffer_.get(),
                                                       leases_.get(), heartbeater_.get());
+  start_us_ = Clock::Real()->MonotonicMicros();
+  // Before the RPC server, so that a chunkserver that cannot serve HTTP never serves.
+  if (!options_.http_listen.empty()) GFS_RETURN_IF_ERROR(StartHttp());
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
@@ -61,7 +67,33 @@ Status ChunkServer::Start() {
   return Status::OK();
 }
 
+Status ChunkServer::StartHttp() {
+  http_ = std::make_unique<HttpServer>(HttpServerOptions{options_.http_listen});
+  auto collect = [this] {
+    const double uptime = (Clock::Real()->MonotonicMicros() - start_us_) / 1e6;
+    return CollectChunkServerMetrics(store_.get(), *buffer_, options_.push_buffer_bytes,
+                                     service_->served(), uptime);
+  };
+  http_->Register("/metrics", [collect] {
+    return HttpReply{MetricSet::kPrometheusContentType, collect().ToPrometheusText()};
+  });
+  http_->Register("/", [this, collect] {
+    return HttpReply{
+        MetricSet::kStatusPageContentType,
+        collect().ToStatusPage("gfs-chunkserver " + options_.advertise + ", rack " + options_.rack +
+                               ", data in " + options_.data_dir + ", master " + options_.masters)};
+  });
+  GFS_RETURN_IF_ERROR_PREPEND(http_->Start(), "--http_listen");
+  LOG(INFO) << "[cs " << options_.advertise << "] serving /metrics and / over HTTP on "
+            << options_.http_listen << " (port " << http_->port() << ")";
+  return Status::OK();
+}
+
+int ChunkServer::http_port() const { return http_ == nullptr ? 0 : http_->port(); }
+
 void ChunkServer::Shutdown() {
+  // First: its handlers read the components below.
+  http_.reset();
   if (heartbeater_ != nullptr) heartbeater_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -5,14 +5,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "gfs/status.h"
 
 namespace gfs {
+class HttpServer;
 class PeriodicTask;
-}
+}  // namespace gfs
 
 namespace grpc {
 class Server;
@@ -28,6 +30,9 @@ class PushBuffer;
 
 struct ChunkServerOptions {
   std::string listen = "0.0.0.0:7001";
+  // HOST:PORT to serve /metrics and the status page (/) over HTTP on; empty: none. Port
+  // 0 picks a free one (see http_port()).
+  std::string http_listen;
   // The address the master and clients use; never 0.0.0.0. Required.
   std::string advertise;
   std::string masters = "127.0.0.1:7000";
@@ -45,14 +50,19 @@ class ChunkServer {
   ~ChunkServer();
 
   // Opens the chunk store, starts serving and heartbeating. Returns the error when the
-  // store cannot be opened or the address cannot be bound.
+  // store cannot be opened or an address (RPC or HTTP) cannot be bound.
   Status Start();
   // Stops heartbeats and serving; idempotent.
   void Shutdown();
 
   int port() const { return port_; }
+  // The HTTP port actually bound; 0 without http_listen. REQUIRES: Start() succeeded.
+  int http_port() const;
 
  private:
+  // Serves /metrics and / on options_.http_listen.
+  Status StartHttp();
+
   const ChunkServerOptions options_;
   std::unique_ptr<ChunkStore> store_;
   std::unique_ptr<PushBuffer> buffer_;
@@ -63,6 +73,9 @@ class ChunkServer {
   int port_ = 0;
   // Expires pushed data nobody used; runs every few seconds until Shutdown.
   std::unique_ptr<PeriodicTask> sweeper_;
+  // /metrics and the status page; null without http_listen.
+  std::unique_ptr<HttpServer> http_;
+  int64_t start_us_ = 0;  // monotonic
 };
 
 }  // namespace gfs::chunkserver

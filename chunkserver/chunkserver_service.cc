@@ -151,6 +151,10 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
     return Status::OK();
   }();
   order_.Done(m.handle(), m.version(), m.serial());
+  if (s.ok()) {
+    mutations_.fetch_add(1, std::memory_order_relaxed);
+    mutation_bytes_.fetch_add(m.length(), std::memory_order_relaxed);
+  }
   if (s.ok() && m.length() > 0) buffer_->Remove(m.data_id());
   if (s.code() == StatusCode::kDataLoss) heartbeater_->ReportCorrupt(m.handle());
   return s.Prepend(Describe(m.handle()));
@@ -271,6 +275,8 @@ grpc::Status ChunkServerServiceImpl::ServeRead(const proto::ReadChunkRequest& re
     }
     return ToGrpc(bytes.status().Prepend(Describe(req.handle())));
   }
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  read_bytes_.fetch_add(bytes->size, std::memory_order_relaxed);
   ReadChunkReplyBytes reply;
   reply.data = bytes->buffer.get() + bytes->offset;
   reply.size = bytes->size;
@@ -278,6 +284,15 @@ grpc::Status ChunkServerServiceImpl::ServeRead(const proto::ReadChunkRequest& re
   reply.chunk_length = info->length;
   *response = EncodeReadChunkReply(std::move(reply));
   return grpc::Status::OK;
+}
+
+ServedCounts ChunkServerServiceImpl::served() const {
+  ServedCounts counts;
+  counts.reads = reads_.load(std::memory_order_relaxed);
+  counts.read_bytes = read_bytes_.load(std::memory_order_relaxed);
+  counts.mutations = mutations_.load(std::memory_order_relaxed);
+  counts.mutation_bytes = mutation_bytes_.load(std::memory_order_relaxed);
+  return counts;
 }
 
 // ---- Master calls ----

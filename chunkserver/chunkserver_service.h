@@ -5,12 +5,14 @@
 // Thread-safe (gRPC calls handlers concurrently).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "chunkserver/chunk_store.h"
+#include "chunkserver/chunkserver_metrics.h"
 #include "chunkserver/heartbeater.h"
 #include "chunkserver/lease_table.h"
 #include "chunkserver/mutation_order.h"
@@ -74,6 +76,9 @@ class ChunkServerServiceImpl final
   grpc::Status CopyChunkFrom(grpc::ServerContext* ctx, const proto::CopyChunkFromRequest* req,
                              proto::CopyChunkFromResponse* resp) override;
 
+  // Reads served and mutations applied since the service started (for /metrics).
+  ServedCounts served() const;
+
  private:
   // Applies one mutation locally in its serial turn; `serial` comes from the primary.
   Status ApplyInOrder(const proto::ApplyMutationRequest& m);
@@ -99,6 +104,9 @@ class ChunkServerServiceImpl final
 
   // The other chunkservers, for forwarding pushes and mutations and fetching replicas.
   StubCache<proto::ChunkServerService> peers_;
+
+  // For served(); relaxed atomics, counted only on success.
+  std::atomic<uint64_t> reads_{0}, read_bytes_{0}, mutations_{0}, mutation_bytes_{0};
 
   // Runs reads; a read beyond its queue fails with RESOURCE_EXHAUSTED and the client
   // tries another replica. Last: joined first, while the rest is still alive.

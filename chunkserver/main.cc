@@ -7,6 +7,9 @@
 #include "common/daemon.h"
 
 DEFINE_string(listen, "0.0.0.0:7001", "HOST:PORT to serve RPCs on.");
+DEFINE_string(http_listen, "",
+              "HOST:PORT to serve Prometheus metrics (/metrics) and a status page (/) on over "
+              "HTTP; empty: no HTTP.");
 DEFINE_string(advertise, "",
               "HOST:PORT the master and clients should use; never 0.0.0.0. Default: the listen "
               "address, or this host's name and the port when listening on 0.0.0.0.");
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
   }
   gfs::chunkserver::ChunkServerOptions options;
   options.listen = FLAGS_listen;
+  options.http_listen = FLAGS_http_listen;
   options.advertise = AdvertisedAddress();
   if (options.advertise.rfind("0.0.0.0", 0) == 0 || options.advertise.empty()) {
     LOG(ERROR) << "refusing to advertise '" << options.advertise

@@ -640,6 +640,7 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     std::set<std::string> holders;
   };
   std::vector<Need> needs;
+  uint64_t without_live_replica = 0;
   {
     MetaTxn txn(log_->db(), log_->durable_snapshot());
     for (auto& [handle, replicas] : suspects) {
@@ -657,6 +658,7 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
         if (version == chunk->version() && registry_->IsAlive(address))
           need.live.push_back(address);
       }
+      if (need.live.empty()) ++without_live_replica;
       if (!need.live.empty() && need.live.size() < std::max<uint32_t>(1, file.replication())) {
         needs.push_back(std::move(need));
       }
@@ -664,6 +666,8 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
   }
   {
     MutexLock lock(&mu_);
+    last_under_replicated_ = needs.size();
+    last_without_live_replica_ = without_live_replica;
     for (uint64_t handle : gone) {
       auto it = chunks_.find(handle);
       if (it == chunks_.end()) continue;
@@ -724,6 +728,20 @@ std::map<std::string, uint64_t> ChunkManager::ReplicaCounts() {
     for (const auto& [address, version] : state.replicas) ++counts[address];
   }
   return counts;
+}
+
+ChunkManager::Stats ChunkManager::stats() {
+  MutexLock lock(&mu_);
+  Stats stats;
+  const int64_t now = clock_->MonotonicMicros();
+  for (const auto& [handle, state] : chunks_) {
+    if (!state.replicas.empty()) ++stats.chunks_with_replicas;
+    stats.replicas += state.replicas.size();
+    if (state.lease && !state.lease->revoked && state.lease->until_us > now) ++stats.leases;
+  }
+  stats.under_replicated = last_under_replicated_;
+  stats.without_live_replica = last_without_live_replica_;
+  return stats;
 }
 
 void ChunkManager::ServerDead(const std::string& address) {

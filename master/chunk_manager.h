@@ -92,6 +92,21 @@ class ChunkManager {
   // How many replicas the master knows on each server.
   std::map<std::string, uint64_t> ReplicaCounts() EXCLUDES(mu_);
 
+  // Counts for monitoring, cheap to take (no metadata read).
+  struct Stats {
+    // Chunks the master has seen a replica of since it started, and those replicas.
+    uint64_t chunks_with_replicas = 0;
+    uint64_t replicas = 0;
+    // Leases granted and still in force.
+    uint64_t leases = 0;
+    // As of the last ReplicateOnce scan (0 before it), among chunks the master has seen
+    // replicas of and that have no lease in force: chunks of a file with fewer live
+    // up-to-date replicas than it asks for, and chunks with none at all.
+    uint64_t under_replicated = 0;
+    uint64_t without_live_replica = 0;
+  };
+  Stats stats() EXCLUDES(mu_);
+
   // Forgets the replicas of a server declared dead.
   void ServerDead(const std::string& address) EXCLUDES(mu_);
 
@@ -185,6 +200,9 @@ class ChunkManager {
   uint64_t next_handle_ GUARDED_BY(mu_);
   // Handles below this are reserved in the log for this incarnation to hand out.
   uint64_t reserved_until_ GUARDED_BY(mu_);
+  // What the last ReplicateOnce scan found (see Stats).
+  uint64_t last_under_replicated_ GUARDED_BY(mu_) = 0;
+  uint64_t last_without_live_replica_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gfs::master

@@ -6,6 +6,9 @@
 #include "master/master_server.h"
 
 DEFINE_string(listen, "0.0.0.0:7000", "HOST:PORT to serve RPCs on.");
+DEFINE_string(http_listen, "",
+              "HOST:PORT to serve Prometheus metrics (/metrics) and a status page (/) on over "
+              "HTTP; empty: no HTTP.");
 DEFINE_string(data_dir, "", "Directory of the master's metadata (RocksDB and op log). Required.");
 DEFINE_uint64(chunk_size_bytes, 64ull << 20, "Chunk size of new files, in bytes.");
 DEFINE_uint32(default_replication, 3, "Replicas per chunk for files that do not ask for a number.");
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   }
   gfs::master::MasterServerOptions options;
   options.listen = FLAGS_listen;
+  options.http_listen = FLAGS_http_listen;
   options.data_dir = FLAGS_data_dir;
   options.ns.chunk_size_bytes = FLAGS_chunk_size_bytes;
   options.ns.default_replication = FLAGS_default_replication;

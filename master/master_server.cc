@@ -6,11 +6,14 @@
 #include <chrono>
 
 #include "common/grpc_server.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
 #include "common/periodic_task.h"
 #include "master/chunk_manager.h"
 #include "master/chunkserver_client.h"
 #include "master/chunkserver_registry.h"
 #include "master/garbage_collector.h"
+#include "master/master_metrics.h"
 #include "master/master_service.h"
 #include "master/snapshotter.h"
 #include "master/state_machine.h"
@@ -42,6 +45,9 @@ Status MasterServer::Start() {
                                                  registry_.get(), snapshotter_.get(), log_.get());
   heartbeat_service_ =
       std::make_unique<HeartbeatServiceImpl>(registry_.get(), chunk_manager_.get());
+  start_us_ = Clock::Real()->MonotonicMicros();
+  // Before the RPC server, so that a master that cannot serve HTTP never serves at all.
+  if (!options_.http_listen.empty()) GFS_RETURN_IF_ERROR(StartHttp());
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
@@ -70,7 +76,31 @@ Status MasterServer::Start() {
   return Status::OK();
 }
 
+Status MasterServer::StartHttp() {
+  http_ = std::make_unique<HttpServer>(HttpServerOptions{options_.http_listen});
+  auto collect = [this] {
+    const double uptime = (Clock::Real()->MonotonicMicros() - start_us_) / 1e6;
+    return CollectMasterMetrics(*log_, registry_.get(), chunk_manager_.get(), uptime);
+  };
+  http_->Register("/metrics", [collect] {
+    return HttpReply{MetricSet::kPrometheusContentType, collect().ToPrometheusText()};
+  });
+  http_->Register("/", [this, collect] {
+    return HttpReply{MetricSet::kStatusPageContentType,
+                     collect().ToStatusPage("gfs-master, RPC on " + options_.listen +
+                                            ", metadata in " + options_.data_dir)};
+  });
+  GFS_RETURN_IF_ERROR_PREPEND(http_->Start(), "--http_listen");
+  LOG(INFO) << "master serving /metrics and / over HTTP on " << options_.http_listen << " (port "
+            << http_->port() << ")";
+  return Status::OK();
+}
+
+int MasterServer::http_port() const { return http_ == nullptr ? 0 : http_->port(); }
+
 void MasterServer::Shutdown() {
+  // First: its handlers read the components below.
+  http_.reset();
   replicator_.reset();
   gc_.reset();
   liveness_.reset();

@@ -16,8 +16,9 @@ class Server;
 }
 
 namespace gfs {
+class HttpServer;
 class PeriodicTask;
-}
+}  // namespace gfs
 
 namespace gfs::master {
 
@@ -33,6 +34,9 @@ class MasterStateMachine;
 struct MasterServerOptions {
   // HOST:PORT to serve RPCs on; port 0 picks a free one (see port()).
   std::string listen = "0.0.0.0:7000";
+  // HOST:PORT to serve /metrics and the status page (/) over HTTP on; empty: none. Port
+  // 0 picks a free one (see http_port()).
+  std::string http_listen;
   // Where the metadata (RocksDB, op log) lives. Required.
   std::string data_dir;
   NamespaceOptions ns;
@@ -59,17 +63,22 @@ class MasterServer {
   ~MasterServer();
 
   // Opens the metadata and starts serving. Returns the error when the metadata cannot
-  // be opened or the address cannot be bound.
+  // be opened or an address (RPC or HTTP) cannot be bound.
   Status Start();
   // Stops serving (in-flight calls get a short grace period) and closes the metadata.
   // Idempotent.
   void Shutdown();
 
-  // The port actually bound. REQUIRES: Start() succeeded.
+  // The RPC port actually bound. REQUIRES: Start() succeeded.
   int port() const { return port_; }
+  // The HTTP port actually bound; 0 without http_listen. REQUIRES: Start() succeeded.
+  int http_port() const;
   OpLog* op_log() const { return log_.get(); }
 
  private:
+  // Serves /metrics and / on options_.http_listen.
+  Status StartHttp();
+
   const MasterServerOptions options_;
   std::unique_ptr<MasterStateMachine> state_machine_;
   std::unique_ptr<OpLog> log_;
@@ -87,6 +96,9 @@ class MasterServer {
   std::unique_ptr<PeriodicTask> replicator_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // /metrics and the status page; null without http_listen.
+  std::unique_ptr<HttpServer> http_;
+  int64_t start_us_ = 0;  // monotonic
 };
 
 }  // namespace gfs::master

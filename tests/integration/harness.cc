@@ -354,6 +354,7 @@ MiniCluster::~MiniCluster() {
 std::vector<std::string> MiniCluster::MasterArgs() const {
   std::vector<std::string> args = {"--listen=" + master_address_,
                                    "--data_dir=" + root_dir_ + "/master", "--logtostderr"};
+  if (!master_http_address_.empty()) args.push_back("--http_listen=" + master_http_address_);
   args.insert(args.end(), master_extra_flags_.begin(), master_extra_flags_.end());
   return args;
 }
@@ -370,6 +371,7 @@ Status MiniCluster::StartMaster(std::vector<std::string> extra_flags) {
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     master_port_ = PickFreePort();
     master_address_ = "127.0.0.1:" + std::to_string(master_port_);
+    master_http_address_ = http_ ? "127.0.0.1:" + std::to_string(PickFreePort()) : "";
     master_ = std::make_unique<DaemonProcess>(std::string(GFS_BIN_DIR) + "/gfs-master",
                                               MasterArgs(), root_dir_ + "/master.log");
     GFS_RETURN_IF_ERROR(master_->Start());
@@ -479,6 +481,7 @@ const MiniCluster::Chunkserver& MiniCluster::cs(int i) const {
 }
 
 const std::string& MiniCluster::chunkserver_address(int i) const { return cs(i).address; }
+const std::string& MiniCluster::chunkserver_http_address(int i) const { return cs(i).http_address; }
 const std::string& MiniCluster::chunkserver_data_dir(int i) const { return cs(i).data_dir; }
 DaemonProcess* MiniCluster::chunkserver(int i) { return cs(i).process.get(); }
 
@@ -536,6 +539,8 @@ Status MiniCluster::StartChunkservers(int n, std::vector<std::string> extra_flag
       slot.address = "127.0.0.1:" + std::to_string(slot.port);
       slot.args = {"--listen=" + slot.address, "--advertise=" + slot.address,
                    "--master=" + master_address_, "--data_dir=" + slot.data_dir, "--logtostderr"};
+      slot.http_address = http_ ? "127.0.0.1:" + std::to_string(PickFreePort()) : "";
+      if (http_) slot.args.push_back("--http_listen=" + slot.http_address);
       if (!HasFlag(extra_flags, "rack")) slot.args.push_back("--rack=r" + std::to_string(i));
       if (!HasFlag(extra_flags, "heartbeat_ms")) slot.args.push_back("--heartbeat_ms=200");
       slot.args.insert(slot.args.end(), extra_flags.begin(), extra_flags.end());

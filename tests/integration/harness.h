@@ -157,6 +157,15 @@ class MiniCluster {
 
   const std::string& root_dir() const { return root_dir_; }
 
+  // Daemons started after this call also serve /metrics and / over HTTP
+  // (--http_listen), each on a free loopback port of its own that it keeps across
+  // restarts. Call before StartMaster().
+  void EnableHttp() { http_ = true; }
+  // "127.0.0.1:PORT" of the master's HTTP server; "" if it was started without HTTP.
+  const std::string& master_http_address() const { return master_http_address_; }
+  // The same for chunkserver `i`.
+  const std::string& chunkserver_http_address(int i) const;
+
   // ---- Chunkservers ----
   //
   // Chunkserver i listens on its own free loopback port, keeps its data in ROOT/cs<i>
@@ -206,6 +215,7 @@ class MiniCluster {
   struct Chunkserver {
     int port = 0;
     std::string address;
+    std::string http_address;  // "" without HTTP
     std::string data_dir;
     std::vector<std::string> args;
     std::unique_ptr<DaemonProcess> process;
@@ -218,9 +228,11 @@ class MiniCluster {
   Status WaitChunkserverListening(int i, std::chrono::milliseconds timeout);
 
   const std::string root_dir_;
+  bool http_ = false;
   std::vector<std::string> master_extra_flags_;
   int master_port_ = 0;
   std::string master_address_;
+  std::string master_http_address_;
   std::unique_ptr<DaemonProcess> master_;
   std::vector<Chunkserver> chunkservers_;
   int probe_counter_ = 0;
