@@ -64,7 +64,8 @@ reset_if_not_ninja() {
   fi
 }
 
-phase deps deploy/install_deps.sh
+# iptables: tests/netns/run.sh cuts links with it (iproute2 is in install_deps.sh already).
+phase deps deploy/install_deps.sh iptables
 
 # The compose file, validated only where Debian's docker-compose (v1) is installed
 # (it is not one of our dependencies; the check takes under a second).
