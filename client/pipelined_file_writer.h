@@ -1,9 +1,10 @@
 // gfs::FileWriter over the data path: bytes are cut into mutations of at most
 // ClientOptions::write_unit_bytes that never cross a chunk boundary; worker threads
 // carry them out through a ChunkMutator, up to ClientOptions::parallel_chunks chunks at
-// once, the mutations of one chunk in order by one worker at a time. Sync sends a flush
-// mutation through the primary of every chunk written since the last Sync, then raises
-// the file's length at the master (ExtendFile).
+// once, the mutations of one chunk in order by one worker at a time. Sync makes every
+// chunk written since the last Sync durable through its primary, then raises the file's
+// length at the master (ExtendFile). The chunk of the last, partly filled unit is
+// flushed by that unit's own mutation; any other dirty chunk gets a flush-only one.
 //
 // Memory: at most parallel_chunks * write_unit_bytes bytes handed to workers, plus the
 // unit being filled; Write blocks while that budget is used up.
@@ -46,8 +47,8 @@ class PipelinedFileWriter final : public gfs::FileWriter {
   uint64_t position() const override { return position_; }
 
  private:
-  // One mutation: `data` at file offset `offset`, or with `flush` and no data, a flush of
-  // the chunk holding `offset`.
+  // One mutation: `data` at file offset `offset`; with `flush`, the chunk holding
+  // `offset` is made durable too (and `data` may be empty).
   struct Unit {
     uint64_t offset = 0;
     std::string data;
