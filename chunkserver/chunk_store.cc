@@ -207,7 +207,30 @@ struct Chunk {
   std::vector<uint32_t> crcs GUARDED_BY(mu);
   int data_fd GUARDED_BY(mu) = -1;
   int meta_fd GUARDED_BY(mu) = -1;
+  // Write-behind (ChunkStoreOptions::write_behind_bytes): bytes written since the last
+  // hand-over, the end of what was handed over then, and where dropping starts.
+  uint64_t written_since_writeback GUARDED_BY(mu) = 0;
+  uint64_t writeback_end GUARDED_BY(mu) = 0;
+  uint64_t dropped_end GUARDED_BY(mu) = 0;
 };
+
+// Write-behind for `c` (see ChunkStoreOptions::write_behind_bytes). Errors are ignored:
+// these calls only move pages sooner than the kernel would, and a write error surfaces
+// in the fdatasync of Sync().
+void WriteBehind(Chunk* c) REQUIRES(c->mu) {
+  if (c->writeback_end > c->dropped_end) {
+    const off_t from = static_cast<off_t>(c->dropped_end);
+    const off_t len = static_cast<off_t>(c->writeback_end - c->dropped_end);
+    ::sync_file_range(
+        c->data_fd, from, len,
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(c->data_fd, from, len, POSIX_FADV_DONTNEED);
+    c->dropped_end = c->writeback_end;
+  }
+  ::sync_file_range(c->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  c->writeback_end = c->length;
+  c->written_since_writeback = 0;
+}
 
 class ChunkStoreImpl : public ChunkStore {
  public:
@@ -637,6 +660,11 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   if (end > old_len) {
     c->length = end;
     used_bytes_ += end - old_len;
+  }
+  c->written_since_writeback += n;
+  if (options_.write_behind_bytes > 0 &&
+      c->written_since_writeback >= options_.write_behind_bytes) {
+    WriteBehind(c.get());
   }
   const std::string meta_path = MetaPath(handle);
   s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * lo, meta_path);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <glog/logging.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -490,6 +491,61 @@ TEST_F(ChunkStoreTest, Throughput) {
             << mb / read_s << " MB/s (sync " << sync_s * 1e3 << " ms)";
   std::cout << "[ throughput ] write " << mb / write_s << " MB/s, read " << mb / read_s
             << " MB/s, sync " << sync_s * 1e3 << " ms\n";
+}
+
+}  // namespace
+}  // namespace gfs::chunkserver
+
+namespace gfs::chunkserver {
+namespace {
+
+// How many of the pages of [offset, offset + length) of `path` are in the page cache.
+size_t ResidentPages(const std::string& path, size_t offset, size_t length) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  void* map = ::mmap(nullptr, offset + length, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((offset + length + page - 1) / page);
+  size_t count = 0;
+  if (::mincore(map, offset + length, resident.data()) == 0) {
+    for (size_t i = offset / page; i < resident.size(); ++i) count += resident[i] & 1;
+  }
+  ::munmap(map, offset + length);
+  return count;
+}
+
+TEST_F(ChunkStoreTest, WriteBehindDropsWrittenPagesAndKeepsTheData) {
+  ChunkStoreOptions options;
+  options.write_behind_bytes = 1 << 20;
+  Reopen(options);
+  ASSERT_OK(store_->Create(kHandle, 1));
+  const std::string data = RandomBytes(&rng_, 6 << 20);
+  for (size_t off = 0; off < data.size(); off += 256 << 10) {
+    ASSERT_OK(store_->Write(kHandle, off, std::string_view(data).substr(off, 256 << 10)));
+  }
+  // Every MiB written hands the MiB before it to the disk and drops it: the first
+  // MiBs are out of the page cache, the last ones (still being written back) may not be.
+  const size_t pages_per_mib = (1 << 20) / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_LT(ResidentPages(DataPath(kHandle), 0, 3 << 20), pages_per_mib / 2)
+      << "written-back pages should have left the page cache";
+  // Dropping changes nothing a reader or a sync sees.
+  ASSERT_OK(store_->Sync(kHandle));
+  EXPECT_EQ(MustRead(kHandle, 0, data.size()), data);
+  Reopen(options);
+  EXPECT_EQ(MustRead(kHandle, 0, data.size()), data);
+}
+
+TEST_F(ChunkStoreTest, WithoutWriteBehindWrittenPagesStayCached) {
+  ChunkStoreOptions options;
+  options.write_behind_bytes = 0;
+  Reopen(options);
+  ASSERT_OK(store_->Create(kHandle, 1));
+  const std::string data = RandomBytes(&rng_, 4 << 20);
+  ASSERT_OK(store_->Write(kHandle, 0, data));
+  const size_t pages = (3 << 20) / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(ResidentPages(DataPath(kHandle), 0, 3 << 20), pages);
 }
 
 }  // namespace
