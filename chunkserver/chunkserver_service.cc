@@ -85,6 +85,8 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
 
   bool first = true;
   do {
+    Status appended = buffer_->Append(data_id, msg.data());
+    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
     if (down != nullptr) {
       proto::PushDataRequest forward;
       if (first) {
@@ -92,15 +94,13 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
         forward.set_length(msg.length());
         for (int i = 1; i < msg.chain_size(); ++i) forward.add_chain(msg.chain(i));
       }
-      forward.set_data(msg.data());
+      forward.mutable_data()->swap(*msg.mutable_data());  // kept above: no copy needed
       if (!down->Write(forward)) {
         Status s = FromGrpc(down->Finish());
         if (s.ok()) s = Status::Unavailable("stream closed");
         return fail(Status::Unavailable("forwarding push to " + next + ": " + s.ToString()));
       }
     }
-    Status appended = buffer_->Append(data_id, msg.data());
-    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
     first = false;
   } while (reader->Read(&msg));
 
