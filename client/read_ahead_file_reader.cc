@@ -90,17 +90,12 @@ Result<size_t> ReadAheadFileReader::Read(char* buf, size_t n) {
     auto piece = std::make_shared<Prefetch>();
     piece->offset = offset;
     piece->length = static_cast<size_t>(PieceEnd(offset) - offset);
-    if (spare_buffers_.empty()) {
-      piece->data.reset(new char[kMaxPieceBytes]);
-    } else {
-      piece->data = std::move(spare_buffers_.back());
-      spare_buffers_.pop_back();
-    }
     window_[offset] = piece;
-    // Until `done`, only this task touches the piece's buffer.
-    const bool queued = pool_.Submit([this, piece, out = piece->data.get()] {
-      const Status s = ReadPiece(piece->offset, piece->length, out);
+    const bool queued = pool_.Submit([this, piece] {
+      Segments segments;
+      const Status s = ReadPiece(piece->offset, piece->length, &segments);
       MutexLock lock(&mu_);
+      piece->segments = std::move(segments);
       piece->status = s;
       piece->done = true;
       cv_.SignalAll();
@@ -119,12 +114,9 @@ Result<size_t> ReadAheadFileReader::Read(char* buf, size_t n) {
   }
   const uint64_t skip = position_ - current;
   const size_t copied = static_cast<size_t>(std::min<uint64_t>(n, piece->length - skip));
-  memcpy(buf, piece->data.get() + skip, copied);
+  GFS_RETURN_IF_ERROR(CopyOut(&piece->segments, static_cast<size_t>(skip), copied, buf));
   position_ += copied;
-  if (position_ >= current + piece->length) {
-    if (spare_buffers_.size() < parallel_) spare_buffers_.push_back(std::move(piece->data));
-    window_.erase(current);
-  }
+  if (position_ >= current + piece->length) window_.erase(current);
   return copied;
 }
 
@@ -136,7 +128,9 @@ Result<size_t> ReadAheadFileReader::ReadAt(uint64_t offset, char* buf, size_t n)
     pieces.emplace_back(o, static_cast<size_t>(std::min<uint64_t>(PieceEnd(o), offset + n) - o));
   }
   if (pieces.size() == 1) {
-    GFS_RETURN_IF_ERROR(ReadPiece(offset, n, buf));
+    Segments segments;
+    GFS_RETURN_IF_ERROR(ReadPiece(offset, n, &segments));
+    GFS_RETURN_IF_ERROR(CopyOut(&segments, 0, n, buf));
     return n;
   }
   // Pieces go to the pool, at most parallel_ at once; after a failure the rest give up
@@ -152,8 +146,10 @@ Result<size_t> ReadAheadFileReader::ReadAt(uint64_t offset, char* buf, size_t n)
   for (size_t i = 0; i < pieces.size(); ++i) {
     char* out = buf + (pieces[i].first - offset);
     const bool queued = pool_.Submit([this, job, i, piece = pieces[i], out] {
+      Segments segments;
       Status s = job->failed ? Status::Aborted("an earlier piece failed")
-                             : ReadPiece(piece.first, piece.second, out);
+                             : ReadPiece(piece.first, piece.second, &segments);
+      if (s.ok()) s = CopyOut(&segments, 0, piece.second, out);
       if (!s.ok()) job->failed = true;
       MutexLock lock(&mu_);
       job->statuses[i] = std::move(s);
@@ -176,7 +172,28 @@ Result<size_t> ReadAheadFileReader::ReadAt(uint64_t offset, char* buf, size_t n)
   return n;
 }
 
-Status ReadAheadFileReader::ReadPiece(uint64_t offset, size_t n, char* out) {
+Status ReadAheadFileReader::CopyOut(Segments* segments, size_t skip, size_t n, char* out) {
+  for (Segment& segment : *segments) {
+    if (n == 0) break;
+    if (skip >= segment.size) {
+      skip -= segment.size;
+      continue;
+    }
+    const size_t take = std::min(n, segment.size - skip);
+    if (segment.size > 0 && segment.reply.Length() == 0) {
+      memset(out, 0, take);
+    } else {
+      GFS_RETURN_IF_ERROR(CopyFromByteBuffer(&segment.reply, segment.offset + skip, take, out));
+    }
+    out += take;
+    n -= take;
+    skip = 0;
+  }
+  if (n > 0) return Status::Internal("a piece holds fewer bytes than asked for");
+  return Status::OK();
+}
+
+Status ReadAheadFileReader::ReadPiece(uint64_t offset, size_t n, Segments* out) {
   const Clock::time_point deadline = Clock::now() + options_.data_timeout;
   const uint64_t index = offset / chunk_size_;
   const uint64_t offset_in_chunk = offset % chunk_size_;
@@ -186,7 +203,7 @@ Status ReadAheadFileReader::ReadPiece(uint64_t offset, size_t n, char* out) {
     Result<std::optional<ChunkLocation>> chunk = Locate(index, /*refresh=*/round > 0);
     if (!chunk.ok()) return chunk.status().Prepend(what);
     if (!chunk->has_value()) {  // a hole
-      memset(out, 0, n);
+      out->push_back(Segment{grpc::ByteBuffer(), 0, n});
       return Status::OK();
     }
     const ChunkLocation& location = **chunk;
@@ -204,8 +221,9 @@ Status ReadAheadFileReader::ReadPiece(uint64_t offset, size_t n, char* out) {
 }
 
 Status ReadAheadFileReader::ReadFromReplica(const std::string& replica, const ChunkLocation& chunk,
-                                            uint64_t offset_in_chunk, size_t n, char* out,
+                                            uint64_t offset_in_chunk, size_t n, Segments* out,
                                             Clock::time_point deadline) {
+  Segments read;
   size_t got = 0;
   while (got < n) {
     proto::ReadChunkRequest req;
@@ -218,15 +236,22 @@ Status ReadAheadFileReader::ReadFromReplica(const std::string& replica, const Ch
         std::min<Clock::duration>(deadline - Clock::now(), options_.rpc_timeout),
         std::chrono::milliseconds(1));
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    GFS_ASSIGN_OR_RETURN(
-        DecodedReadChunkReply reply,
-        CallReadChunk(chunkservers_->GetChannel(replica), &ctx, req, out + got, n - got));
-    got += reply.data_bytes;
+    GFS_ASSIGN_OR_RETURN(ReceivedReadChunkReply reply,
+                         CallReadChunk(chunkservers_->GetChannel(replica), &ctx, req));
+    if (reply.data_bytes > n - got) {
+      return Status::Internal("the replica returned " + std::to_string(reply.data_bytes) +
+                              " bytes for a read of " + std::to_string(n - got));
+    }
+    const size_t bytes = reply.data_bytes;
+    const uint64_t chunk_length = reply.chunk_length;
+    if (bytes > 0) read.push_back(Segment{std::move(reply.buffer), reply.data_offset, bytes});
+    got += bytes;
     // Short: the end of this replica's data (the rest reads as zeros), or the
     // chunkserver capped the reply (ask for the rest).
-    if (reply.data_bytes == 0 || offset_in_chunk + got >= reply.chunk_length) break;
+    if (bytes == 0 || offset_in_chunk + got >= chunk_length) break;
   }
-  memset(out + got, 0, n - got);
+  if (got < n) read.push_back(Segment{grpc::ByteBuffer(), 0, n - got});
+  for (Segment& segment : read) out->push_back(std::move(segment));
   return Status::OK();
 }
 

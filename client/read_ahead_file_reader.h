@@ -10,6 +10,8 @@
 // which synchronise on mu_.
 #pragma once
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -48,11 +50,21 @@ class ReadAheadFileReader final : public gfs::FileReader {
   uint64_t size() const override { return size_; }
 
  private:
+  // Bytes of a piece: as a replica's reply left them in gRPC's buffers (copied only
+  // when handed out), or zeros (a hole, or past the replica's data) when `reply` is
+  // empty.
+  struct Segment {
+    grpc::ByteBuffer reply;
+    size_t offset = 0;  // of the bytes in `reply`
+    size_t size = 0;
+  };
+  using Segments = std::vector<Segment>;
+
   // A piece read ahead by Read.
   struct Prefetch {
     uint64_t offset = 0;
     size_t length = 0;
-    std::unique_ptr<char[]> data;  // kMaxPieceBytes; the piece's bytes once done
+    Segments segments;  // the piece's bytes once done
     Status status;
     bool done = false;
   };
@@ -66,15 +78,19 @@ class ReadAheadFileReader final : public gfs::FileReader {
   // The start of the piece containing `offset`.
   uint64_t PieceStart(uint64_t offset) const;
 
-  // Reads [offset, offset + n) into `out`, within one piece. Holes and bytes past the
-  // replica's data read as zeros. Returns "read PATH at offset N: <reason>" after every
-  // replica failed twice (the second time with fresh locations).
-  Status ReadPiece(uint64_t offset, size_t n, char* out);
+  // Reads [offset, offset + n), within one piece, into `out` (appended). Holes and
+  // bytes past the replica's data read as zeros. Returns "read PATH at offset N:
+  // <reason>" after every replica failed twice (the second time with fresh locations).
+  Status ReadPiece(uint64_t offset, size_t n, Segments* out);
 
-  // Reads [offset_in_chunk, + n) of `chunk` from `replica` into `out`.
+  // Reads [offset_in_chunk, + n) of `chunk` from `replica` into `out` (appended, and
+  // only when the whole range was read).
   Status ReadFromReplica(const std::string& replica, const ChunkLocation& chunk,
-                         uint64_t offset_in_chunk, size_t n, char* out,
+                         uint64_t offset_in_chunk, size_t n, Segments* out,
                          std::chrono::steady_clock::time_point deadline);
+
+  // Copies `n` bytes of `segments`, from `skip` bytes in, to `out`.
+  static Status CopyOut(Segments* segments, size_t skip, size_t n, char* out);
 
   // The location of chunk `index`, or nullopt for a hole; with `refresh`, asks the master
   // again.
@@ -107,9 +123,6 @@ class ReadAheadFileReader final : public gfs::FileReader {
   std::map<uint64_t, ChunkLocation> locations_ GUARDED_BY(mu_);  // by index
   std::set<uint64_t> fetched_batches_ GUARDED_BY(mu_);           // first index of each batch
   std::map<uint64_t, std::shared_ptr<Prefetch>> window_ GUARDED_BY(mu_);  // by offset
-  // Buffers of consumed pieces, reused: a fresh 8 MiB allocation is mapped and
-  // zero-filled page by page by the kernel, which cost more than the copy out of it.
-  std::vector<std::unique_ptr<char[]>> spare_buffers_ GUARDED_BY(mu_);
 
   WorkerPool pool_;  // last: destroyed (joined) first, while the rest is still alive
 };

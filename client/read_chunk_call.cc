@@ -14,10 +14,9 @@ constexpr char kReadChunkMethod[] = "/gfs.proto.ChunkServerService/ReadChunk";
 
 }  // namespace
 
-Result<DecodedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel>& channel,
-                                            grpc::ClientContext* ctx,
-                                            const proto::ReadChunkRequest& request, char* out,
-                                            size_t capacity) {
+Result<ReceivedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel>& channel,
+                                             grpc::ClientContext* ctx,
+                                             const proto::ReadChunkRequest& request) {
   grpc::TemplatedGenericStub<proto::ReadChunkRequest, grpc::ByteBuffer> stub(channel);
   grpc::ByteBuffer reply;
   Mutex mu;
@@ -36,7 +35,7 @@ Result<DecodedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel>
     while (!done) cv.Wait();
   }
   GFS_RETURN_IF_ERROR(FromGrpc(status));
-  return DecodeReadChunkReply(&reply, out, capacity);
+  return ParseReadChunkReply(std::move(reply));
 }
 
 }  // namespace gfs::client

@@ -1,5 +1,6 @@
-// ChunkServerService.ReadChunk with the reply's bytes copied straight from gRPC's
-// receive buffers into the caller's memory (common/read_chunk_wire.h says why).
+// ChunkServerService.ReadChunk with the reply's bytes left in gRPC's receive buffers,
+// to be copied once, straight to where the reader wants them
+// (common/read_chunk_wire.h says why).
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -14,13 +15,10 @@
 
 namespace gfs::client {
 
-// Calls ReadChunk(`request`) on `channel` and copies the reply's data into `out`, which
-// has room for `capacity` bytes. Blocks until the call ends (its deadline is `ctx`'s).
-// Returns the RPC's error as a Status; Internal if the reply does not parse or holds
-// more than `capacity` bytes.
-Result<DecodedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel>& channel,
-                                            grpc::ClientContext* ctx,
-                                            const proto::ReadChunkRequest& request, char* out,
-                                            size_t capacity);
+// Calls ReadChunk(`request`) on `channel`. Blocks until the call ends (its deadline is
+// `ctx`'s). Returns the RPC's error as a Status; Internal if the reply does not parse.
+Result<ReceivedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel>& channel,
+                                             grpc::ClientContext* ctx,
+                                             const proto::ReadChunkRequest& request);
 
 }  // namespace gfs::client

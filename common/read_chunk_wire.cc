@@ -49,32 +49,54 @@ grpc::ByteBuffer EncodeReadChunkReply(ReadChunkReplyBytes reply) {
   return grpc::ByteBuffer(slices, count);
 }
 
-Result<DecodedReadChunkReply> DecodeReadChunkReply(grpc::ByteBuffer* buffer, char* out,
-                                                   size_t capacity) {
+Result<ReceivedReadChunkReply> ParseReadChunkReply(grpc::ByteBuffer buffer) {
+  ReceivedReadChunkReply reply;
+  bool parsed = false;
+  {
+    grpc::ProtoBufferReader reader(&buffer);
+    google::protobuf::io::CodedInputStream in(&reader);
+    while (const uint32_t tag = in.ReadTag()) {
+      const int field = WireFormatLite::GetTagFieldNumber(tag);
+      const WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
+      if (field == kDataField && type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        uint32_t size = 0;
+        if (!in.ReadVarint32(&size)) break;
+        reply.data_offset = static_cast<size_t>(in.CurrentPosition());
+        reply.data_bytes = size;
+        if (!in.Skip(static_cast<int>(size))) break;
+      } else if (field == kChunkLengthField && type == WireFormatLite::WIRETYPE_VARINT) {
+        if (!in.ReadVarint64(&reply.chunk_length)) break;
+      } else if (!WireFormatLite::SkipField(&in, tag)) {
+        break;
+      }
+    }
+    parsed = in.ConsumedEntireMessage() && reader.status().ok();
+  }
+  if (!parsed) return Status::Internal("the replica's read reply does not parse");
+  reply.buffer = std::move(buffer);
+  return reply;
+}
+
+Status CopyFromByteBuffer(grpc::ByteBuffer* buffer, size_t offset, size_t n, char* out) {
   grpc::ProtoBufferReader reader(buffer);
   google::protobuf::io::CodedInputStream in(&reader);
+  if (!in.Skip(static_cast<int>(offset)) || !in.ReadRaw(out, static_cast<int>(n))) {
+    return Status::Internal("a read reply is shorter than its data");
+  }
+  return Status::OK();
+}
+
+Result<DecodedReadChunkReply> DecodeReadChunkReply(grpc::ByteBuffer* buffer, char* out,
+                                                   size_t capacity) {
+  GFS_ASSIGN_OR_RETURN(ReceivedReadChunkReply reply, ParseReadChunkReply(*buffer));
+  if (reply.data_bytes > capacity) {
+    return Status::Internal("the replica returned " + std::to_string(reply.data_bytes) +
+                            " bytes for a read of " + std::to_string(capacity));
+  }
+  GFS_RETURN_IF_ERROR(CopyFromByteBuffer(&reply.buffer, reply.data_offset, reply.data_bytes, out));
   DecodedReadChunkReply decoded;
-  while (const uint32_t tag = in.ReadTag()) {
-    const int field = WireFormatLite::GetTagFieldNumber(tag);
-    const WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
-    if (field == kDataField && type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      uint32_t size = 0;
-      if (!in.ReadVarint32(&size)) break;
-      if (size > capacity) {
-        return Status::Internal("the replica returned " + std::to_string(size) +
-                                " bytes for a read of " + std::to_string(capacity));
-      }
-      if (!in.ReadRaw(out, static_cast<int>(size))) break;
-      decoded.data_bytes = size;
-    } else if (field == kChunkLengthField && type == WireFormatLite::WIRETYPE_VARINT) {
-      if (!in.ReadVarint64(&decoded.chunk_length)) break;
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      break;
-    }
-  }
-  if (!in.ConsumedEntireMessage() || !reader.status().ok()) {
-    return Status::Internal("the replica's read reply does not parse");
-  }
+  decoded.data_bytes = reply.data_bytes;
+  decoded.chunk_length = reply.chunk_length;
   return decoded;
 }
 

@@ -29,6 +29,22 @@ struct ReadChunkReplyBytes {
 // Encodes `reply` into a ByteBuffer that takes over `reply.owner` (no copy of the data).
 grpc::ByteBuffer EncodeReadChunkReply(ReadChunkReplyBytes reply);
 
+// A ReadChunkResponse as received: its data stays in gRPC's buffers until copied out.
+struct ReceivedReadChunkReply {
+  grpc::ByteBuffer buffer;    // the serialized reply
+  size_t data_offset = 0;     // where the data's bytes start in `buffer`
+  size_t data_bytes = 0;      // how many there are
+  uint64_t chunk_length = 0;  // the chunk's data length on the replica
+};
+
+// Parses the fields of the ReadChunkResponse in `buffer` without copying its data.
+// Internal if it does not parse.
+Result<ReceivedReadChunkReply> ParseReadChunkReply(grpc::ByteBuffer buffer);
+
+// Copies the `n` bytes that start `offset` bytes into `buffer` to `out`. Internal if
+// `buffer` is shorter.
+Status CopyFromByteBuffer(grpc::ByteBuffer* buffer, size_t offset, size_t n, char* out);
+
 struct DecodedReadChunkReply {
   size_t data_bytes = 0;      // bytes copied into the caller's memory
   uint64_t chunk_length = 0;  // the chunk's data length on the replica

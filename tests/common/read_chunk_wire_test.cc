@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protos/chunkserver.pb.h"
@@ -77,6 +78,33 @@ TEST(ReadChunkWireTest, RoundTripsThroughEncodeAndDecode) {
   EXPECT_EQ(decoded->data_bytes, data.size());
   EXPECT_EQ(decoded->chunk_length, uint64_t{64} << 20);
   EXPECT_EQ(out, data);
+}
+
+TEST(ReadChunkWireTest, ParsesWithoutCopyingAndCopiesAnyRangeOut) {
+  // Several slices, as gRPC receives a large reply: the data spans slice boundaries.
+  proto::ReadChunkResponse message;
+  message.set_data(Pattern(200000));
+  message.set_chunk_length(1234);
+  const std::string wire = message.SerializeAsString();
+  std::vector<grpc::Slice> slices;
+  for (size_t at = 0; at < wire.size(); at += 16384) {
+    slices.emplace_back(wire.data() + at, std::min<size_t>(16384, wire.size() - at));
+  }
+  Result<ReceivedReadChunkReply> reply =
+      ParseReadChunkReply(grpc::ByteBuffer(slices.data(), slices.size()));
+  ASSERT_OK(reply.status());
+  EXPECT_EQ(reply->data_bytes, 200000u);
+  EXPECT_EQ(reply->chunk_length, 1234u);
+  for (const auto& [skip, n] : std::vector<std::pair<size_t, size_t>>{
+           {0, 200000}, {0, 1}, {16380, 10}, {199999, 1}, {12345, 100000}}) {
+    std::string out(n, '\0');
+    ASSERT_OK(CopyFromByteBuffer(&reply->buffer, reply->data_offset + skip, n, out.data()));
+    EXPECT_EQ(out, message.data().substr(skip, n)) << skip << "+" << n;
+  }
+  // Past the end of the whole reply (the chunk_length field follows the data).
+  std::string out(16, '\0');
+  ASSERT_CODE(CopyFromByteBuffer(&reply->buffer, reply->data_offset + 199999, 16, out.data()),
+              StatusCode::kInternal);
 }
 
 TEST(ReadChunkWireTest, RefusesDataLargerThanTheBuffer) {
