@@ -19,6 +19,22 @@ grpc::Status Reply(Result<T> result, T* field) {
   return grpc::Status::OK;
 }
 
+// Proposes `entry` and finishes the call with the result once durable, copying the
+// entry's FileInfo into `info` when given. gRPC keeps `info` alive until Finish.
+grpc::ServerUnaryReactor* ProposeAndFinish(Namespace* ns, grpc::CallbackServerContext* ctx,
+                                           Result<proto::LogEntry> entry, proto::FileInfo* info) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!entry.ok()) {
+    reactor->Finish(ToGrpc(entry.status()));
+    return reactor;
+  }
+  ns->ProposeAsync(std::move(entry).value(), [reactor, info](ApplyResult result) {
+    if (result.status.ok() && info != nullptr) *info = std::move(result.info);
+    reactor->Finish(ToGrpc(result.status));
+  });
+  return reactor;
+}
+
 }  // namespace
 
 grpc::Status MasterServiceImpl::Ping(grpc::ServerContext*, const proto::PingRequest*,
@@ -37,16 +53,19 @@ grpc::Status MasterServiceImpl::GetStatus(grpc::ServerContext*, const proto::Get
   return grpc::Status::OK;
 }
 
-grpc::Status MasterServiceImpl::Mkdir(grpc::ServerContext*, const proto::MkdirRequest* req,
-                                      proto::MkdirResponse* resp) {
-  return Reply(ns_->Mkdir(req->path(), req->parents()), resp->mutable_info());
+grpc::ServerUnaryReactor* MasterServiceImpl::Mkdir(grpc::CallbackServerContext* ctx,
+                                                   const proto::MkdirRequest* req,
+                                                   proto::MkdirResponse* resp) {
+  return ProposeAndFinish(ns_, ctx, ns_->MkdirEntry(req->path(), req->parents()),
+                          resp->mutable_info());
 }
 
-grpc::Status MasterServiceImpl::CreateFile(grpc::ServerContext*,
-                                           const proto::CreateFileRequest* req,
-                                           proto::CreateFileResponse* resp) {
-  return Reply(ns_->CreateFile(req->path(), req->replication(), req->ok_if_exists()),
-               resp->mutable_info());
+grpc::ServerUnaryReactor* MasterServiceImpl::CreateFile(grpc::CallbackServerContext* ctx,
+                                                        const proto::CreateFileRequest* req,
+                                                        proto::CreateFileResponse* resp) {
+  return ProposeAndFinish(
+      ns_, ctx, ns_->CreateFileEntry(req->path(), req->replication(), req->ok_if_exists()),
+      resp->mutable_info());
 }
 
 grpc::Status MasterServiceImpl::Stat(grpc::ServerContext*, const proto::StatRequest* req,
@@ -59,14 +78,16 @@ grpc::Status MasterServiceImpl::List(grpc::ServerContext*, const proto::ListRequ
   return ToGrpc(ns_->List(req->path(), req->start_after(), req->limit(), resp));
 }
 
-grpc::Status MasterServiceImpl::Delete(grpc::ServerContext*, const proto::DeleteRequest* req,
-                                       proto::DeleteResponse*) {
-  return ToGrpc(ns_->Delete(req->path(), req->recursive()));
+grpc::ServerUnaryReactor* MasterServiceImpl::Delete(grpc::CallbackServerContext* ctx,
+                                                    const proto::DeleteRequest* req,
+                                                    proto::DeleteResponse*) {
+  return ProposeAndFinish(ns_, ctx, ns_->DeleteEntry(req->path(), req->recursive()), nullptr);
 }
 
-grpc::Status MasterServiceImpl::Rename(grpc::ServerContext*, const proto::RenameRequest* req,
-                                       proto::RenameResponse*) {
-  return ToGrpc(ns_->Rename(req->src(), req->dst()));
+grpc::ServerUnaryReactor* MasterServiceImpl::Rename(grpc::CallbackServerContext* ctx,
+                                                    const proto::RenameRequest* req,
+                                                    proto::RenameResponse*) {
+  return ProposeAndFinish(ns_, ctx, ns_->RenameEntry(req->src(), req->dst()), nullptr);
 }
 
 grpc::Status MasterServiceImpl::Undelete(grpc::ServerContext*, const proto::UndeleteRequest* req,

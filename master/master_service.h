@@ -14,7 +14,16 @@ class ChunkServerRegistry;
 class Namespace;
 class Snapshotter;
 
-class MasterServiceImpl final : public proto::MasterService::Service {
+// The namespace mutations (Mkdir, CreateFile, Delete, Rename) are served through gRPC's
+// callback API: the handler hands its proposal to the op log and returns, and the op
+// log's syncer finishes the call once the entry is durable. A thread no longer waits
+// out every fsync per call in flight, and a group's calls are finished together
+// (measured before: about 10 context switches per durable mkdir against 5 per ping).
+class MasterServiceImpl final : public proto::MasterService::WithCallbackMethod_Mkdir<
+                                    proto::MasterService::WithCallbackMethod_CreateFile<
+                                        proto::MasterService::WithCallbackMethod_Delete<
+                                            proto::MasterService::WithCallbackMethod_Rename<
+                                                proto::MasterService::Service>>>> {
  public:
   // Every pointer must outlive the service.
   MasterServiceImpl(Namespace* ns, ChunkManager* chunks, ChunkServerRegistry* registry,
@@ -25,18 +34,21 @@ class MasterServiceImpl final : public proto::MasterService::Service {
                     proto::PingResponse* resp) override;
   grpc::Status GetStatus(grpc::ServerContext* ctx, const proto::GetStatusRequest* req,
                          proto::GetStatusResponse* resp) override;
-  grpc::Status Mkdir(grpc::ServerContext* ctx, const proto::MkdirRequest* req,
-                     proto::MkdirResponse* resp) override;
-  grpc::Status CreateFile(grpc::ServerContext* ctx, const proto::CreateFileRequest* req,
-                          proto::CreateFileResponse* resp) override;
+  grpc::ServerUnaryReactor* Mkdir(grpc::CallbackServerContext* ctx, const proto::MkdirRequest* req,
+                                  proto::MkdirResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateFile(grpc::CallbackServerContext* ctx,
+                                       const proto::CreateFileRequest* req,
+                                       proto::CreateFileResponse* resp) override;
   grpc::Status Stat(grpc::ServerContext* ctx, const proto::StatRequest* req,
                     proto::StatResponse* resp) override;
   grpc::Status List(grpc::ServerContext* ctx, const proto::ListRequest* req,
                     proto::ListResponse* resp) override;
-  grpc::Status Delete(grpc::ServerContext* ctx, const proto::DeleteRequest* req,
-                      proto::DeleteResponse* resp) override;
-  grpc::Status Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req,
-                      proto::RenameResponse* resp) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const proto::DeleteRequest* req,
+                                   proto::DeleteResponse* resp) override;
+  grpc::ServerUnaryReactor* Rename(grpc::CallbackServerContext* ctx,
+                                   const proto::RenameRequest* req,
+                                   proto::RenameResponse* resp) override;
   grpc::Status Undelete(grpc::ServerContext* ctx, const proto::UndeleteRequest* req,
                         proto::UndeleteResponse* resp) override;
   grpc::Status Snapshot(grpc::ServerContext* ctx, const proto::SnapshotRequest* req,

@@ -17,18 +17,21 @@ ApplyResult Namespace::Propose(proto::LogEntry entry) {
   return log_->Propose(entry);
 }
 
-Result<proto::FileInfo> Namespace::Mkdir(const std::string& path, bool parents) {
+void Namespace::ProposeAsync(proto::LogEntry entry, OpLog::Callback done) {
+  entry.set_timestamp_us(clock_->NowMicros());
+  log_->ProposeAsync(entry, std::move(done));
+}
+
+Result<proto::LogEntry> Namespace::MkdirEntry(const std::string& path, bool parents) const {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   proto::LogEntry entry;
   entry.mutable_mkdir()->set_path(path);
   entry.mutable_mkdir()->set_parents(parents);
-  ApplyResult result = Propose(std::move(entry));
-  GFS_RETURN_IF_ERROR(result.status);
-  return std::move(result.info);
+  return entry;
 }
 
-Result<proto::FileInfo> Namespace::CreateFile(const std::string& path, uint32_t replication,
-                                              bool ok_if_exists) {
+Result<proto::LogEntry> Namespace::CreateFileEntry(const std::string& path, uint32_t replication,
+                                                   bool ok_if_exists) const {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   if (replication == 0) replication = options_.default_replication;
   if (replication > options_.max_replication) {
@@ -42,25 +45,49 @@ Result<proto::FileInfo> Namespace::CreateFile(const std::string& path, uint32_t 
   op->set_replication(replication);
   op->set_chunk_size(options_.chunk_size_bytes);
   op->set_ok_if_exists(ok_if_exists);
+  return entry;
+}
+
+Result<proto::LogEntry> Namespace::DeleteEntry(const std::string& path, bool recursive) const {
+  GFS_RETURN_IF_ERROR(ValidatePath(path));
+  proto::LogEntry entry;
+  entry.mutable_delete_()->set_path(path);
+  entry.mutable_delete_()->set_recursive(recursive);
+  return entry;
+}
+
+Result<proto::LogEntry> Namespace::RenameEntry(const std::string& src,
+                                               const std::string& dst) const {
+  GFS_RETURN_IF_ERROR(ValidatePath(src));
+  GFS_RETURN_IF_ERROR(ValidatePath(dst));
+  proto::LogEntry entry;
+  entry.mutable_rename()->set_src(src);
+  entry.mutable_rename()->set_dst(dst);
+  return entry;
+}
+
+Result<proto::FileInfo> Namespace::Mkdir(const std::string& path, bool parents) {
+  GFS_ASSIGN_OR_RETURN(proto::LogEntry entry, MkdirEntry(path, parents));
+  ApplyResult result = Propose(std::move(entry));
+  GFS_RETURN_IF_ERROR(result.status);
+  return std::move(result.info);
+}
+
+Result<proto::FileInfo> Namespace::CreateFile(const std::string& path, uint32_t replication,
+                                              bool ok_if_exists) {
+  GFS_ASSIGN_OR_RETURN(proto::LogEntry entry, CreateFileEntry(path, replication, ok_if_exists));
   ApplyResult result = Propose(std::move(entry));
   GFS_RETURN_IF_ERROR(result.status);
   return std::move(result.info);
 }
 
 Status Namespace::Delete(const std::string& path, bool recursive) {
-  GFS_RETURN_IF_ERROR(ValidatePath(path));
-  proto::LogEntry entry;
-  entry.mutable_delete_()->set_path(path);
-  entry.mutable_delete_()->set_recursive(recursive);
+  GFS_ASSIGN_OR_RETURN(proto::LogEntry entry, DeleteEntry(path, recursive));
   return Propose(std::move(entry)).status;
 }
 
 Status Namespace::Rename(const std::string& src, const std::string& dst) {
-  GFS_RETURN_IF_ERROR(ValidatePath(src));
-  GFS_RETURN_IF_ERROR(ValidatePath(dst));
-  proto::LogEntry entry;
-  entry.mutable_rename()->set_src(src);
-  entry.mutable_rename()->set_dst(dst);
+  GFS_ASSIGN_OR_RETURN(proto::LogEntry entry, RenameEntry(src, dst));
   return Propose(std::move(entry)).status;
 }
 

@@ -38,6 +38,16 @@ class Namespace {
 
   // See gfs::Client in <gfs/client.h> for each operation's contract.
   Result<proto::FileInfo> Mkdir(const std::string& path, bool parents);
+  // The same operations as log entries, for callers that propose without waiting
+  // (ProposeAsync): the path is validated here, everything else when applied.
+  Result<proto::LogEntry> MkdirEntry(const std::string& path, bool parents) const;
+  Result<proto::LogEntry> CreateFileEntry(const std::string& path, uint32_t replication,
+                                          bool ok_if_exists) const;
+  Result<proto::LogEntry> DeleteEntry(const std::string& path, bool recursive) const;
+  Result<proto::LogEntry> RenameEntry(const std::string& src, const std::string& dst) const;
+  // Proposes `entry`, stamped with the time now; `done` as for OpLog::ProposeAsync.
+  void ProposeAsync(proto::LogEntry entry, OpLog::Callback done);
+
   Result<proto::FileInfo> CreateFile(const std::string& path, uint32_t replication,
                                      bool ok_if_exists);
   Status Delete(const std::string& path, bool recursive);

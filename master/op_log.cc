@@ -11,15 +11,6 @@
 
 namespace gfs::master {
 
-// One pending proposal. Lives on the proposer's stack.
-struct OpLog::Writer {
-  explicit Writer(Mutex* mu) : cv(mu) {}
-  const proto::LogEntry* entry = nullptr;
-  ApplyResult result;
-  bool done = false;
-  CondVar cv;
-};
-
 Result<std::unique_ptr<OpLog>> OpLog::Open(const OpLogOptions& options,
                                            StateMachine* state_machine) {
   std::error_code ec;
@@ -70,12 +61,24 @@ OpLog::OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<
       position_(std::move(position)) {
   // Everything in the database at open is durable (recovered from disk).
   std::shared_ptr<const rocksdb::Snapshot> snapshot = TakeSnapshot();
-  MutexLock lock(&mu_);
-  written_snapshot_ = snapshot;
-  durable_snapshot_ = std::move(snapshot);
+  {
+    MutexLock lock(&mu_);
+    written_snapshot_ = snapshot;
+    durable_snapshot_ = std::move(snapshot);
+  }
+  applier_ = std::thread([this] { ApplyLoop(); });
+  syncer_ = std::thread([this] { SyncLoop(); });
 }
 
 OpLog::~OpLog() {
+  {
+    MutexLock lock(&mu_);
+    stop_ = true;
+    queued_cv_.SignalAll();
+  }
+  // The applier finishes what is queued, the syncer makes it durable and answers it.
+  applier_.join();
+  syncer_.join();
   {
     MutexLock lock(&mu_);
     written_snapshot_.reset();
@@ -92,109 +95,130 @@ std::shared_ptr<const rocksdb::Snapshot> OpLog::TakeSnapshot() {
 }
 
 ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
-  Writer w(&mu_);
-  w.entry = &entry;
-
-  mu_.Lock();
-  ++stats_.proposals;
-  if (!failure_.ok()) {
-    ApplyResult failed{failure_, {}};
-    mu_.Unlock();
-    return failed;
-  }
-  writers_.push_back(&w);
-  while (!w.done && writers_.front() != &w) w.cv.Wait();
-  if (w.done) {
-    mu_.Unlock();
-    return std::move(w.result);
-  }
-
-  // This proposal leads a group: itself and whoever queued behind it.
-  std::vector<Writer*> group;
-  for (Writer* writer : writers_) {
-    if (group.size() >= options_.max_group_entries) break;
-    group.push_back(writer);
-  }
-  const proto::LogPosition start = written_position_;
-  mu_.Unlock();
-
-  apply_mu_.Lock();
-  const proto::LogPosition end = ApplyGroup(group, start);
-  // Taken before the next group writes: the state as of this group.
-  std::shared_ptr<const rocksdb::Snapshot> snapshot =
-      end.index() != start.index() ? TakeSnapshot() : nullptr;
-  apply_mu_.Unlock();
-
-  mu_.Lock();
-  for (Writer* writer : group) {
-    CHECK(writers_.front() == writer);
-    writers_.pop_front();
-  }
-  if (snapshot != nullptr) {
-    written_position_ = end;
-    written_snapshot_ = std::move(snapshot);
-    ++last_write_;
-    stats_.logged_entries += end.index() - start.index();
-  }
-  // The next group may be applied and written while this one waits for the disk.
-  if (!writers_.empty()) writers_.front()->cv.Signal();
-
-  // Every answer of the group may rest on any write made so far (its own, or an
-  // earlier group's that it read): none is given before all of them are durable.
-  const Status durable = AwaitDurable(last_write_);
-  for (Writer* writer : group) {
-    if (!durable.ok() && writer->result.status.ok()) writer->result = ApplyResult{durable, {}};
-    if (writer != &w) {
-      writer->done = true;
-      writer->cv.Signal();
-    }
-  }
-  mu_.Unlock();
-  return std::move(w.result);
+  Mutex mu;
+  CondVar cv(&mu);
+  bool answered = false;
+  ApplyResult result;
+  ProposeAsync(entry, [&](ApplyResult r) {
+    MutexLock lock(&mu);
+    result = std::move(r);
+    answered = true;
+    cv.Signal();
+  });
+  // Every proposal is answered: by the syncer, which answers even after a failure.
+  MutexLock lock(&mu);
+  while (!answered) cv.Wait();
+  return result;
 }
 
-Status OpLog::AwaitDurable(uint64_t write) {
-  while (durable_write_ < write && failure_.ok()) {
-    if (syncing_) {
-      synced_.Wait();
-      continue;
-    }
-    // Become the one who syncs: cover every write made so far.
-    syncing_ = true;
-    const uint64_t target = last_write_;
-    const proto::LogPosition target_position = written_position_;
-    std::shared_ptr<const rocksdb::Snapshot> target_snapshot = written_snapshot_;
-    mu_.Unlock();
-    const rocksdb::Status s = db_->SyncWAL();
-    mu_.Lock();
-    syncing_ = false;
-    if (s.ok()) {
-      durable_write_ = target;
-      position_ = target_position;
-      durable_snapshot_ = std::move(target_snapshot);
-      ++stats_.synced_writes;
+void OpLog::ProposeAsync(const proto::LogEntry& entry, Callback done) {
+  Status refused;
+  {
+    MutexLock lock(&mu_);
+    ++stats_.proposals;
+    if (!failure_.ok()) {
+      refused = failure_;
+    } else if (stop_) {
+      refused = Status::Unavailable("the op log is closing");
+    } else if (queue_.size() >= options_.max_queued_proposals) {
+      refused = Status::Unavailable("the master is overloaded: " + std::to_string(queue_.size()) +
+                                    " proposals queued; retry later");
     } else {
-      failure_ = FromRocksDb(s, "syncing the master op log")
-                     .Prepend("the op log cannot be made durable; restart the master");
-      LOG(ERROR) << failure_.ToString();
+      queue_.push_back(Pending{entry, std::move(done), {}});
+      queued_cv_.Signal();
+      return;
     }
-    synced_.SignalAll();
   }
-  return failure_;
+  done(ApplyResult{refused, {}});
 }
 
-proto::LogPosition OpLog::ApplyGroup(const std::vector<Writer*>& group,
-                                     const proto::LogPosition& start) {
+void OpLog::ApplyLoop() {
+  MutexLock lock(&mu_);
+  while (true) {
+    while (queue_.empty() && !stop_) queued_cv_.Wait();
+    if (queue_.empty()) break;  // stopping, and all queued was applied
+    AppliedGroup group;
+    while (!queue_.empty() && group.proposals.size() < options_.max_group_entries) {
+      group.proposals.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    if (failure_.ok()) {
+      const proto::LogPosition start = written_position_;
+      mu_.Unlock();
+      apply_mu_.Lock();
+      const proto::LogPosition end = ApplyGroup(&group.proposals, start);
+      // Taken before the next group writes: the state as of this group.
+      std::shared_ptr<const rocksdb::Snapshot> snapshot =
+          end.index() != start.index() ? TakeSnapshot() : nullptr;
+      apply_mu_.Unlock();
+      mu_.Lock();
+      if (snapshot != nullptr) {
+        written_position_ = end;
+        written_snapshot_ = std::move(snapshot);
+        ++last_write_;
+        stats_.logged_entries += end.index() - start.index();
+      }
+    }
+    // Every answer of the group may rest on any write made so far (its own, or an
+    // earlier group's that it read): none is given before all of them are durable.
+    group.write = last_write_;
+    unsynced_.push_back(std::move(group));
+    applied_cv_.Signal();
+  }
+  applier_done_ = true;
+  applied_cv_.Signal();
+}
+
+void OpLog::SyncLoop() {
+  MutexLock lock(&mu_);
+  while (true) {
+    while (unsynced_.empty() && !applier_done_) applied_cv_.Wait();
+    if (unsynced_.empty()) break;  // the applier ended and everything was answered
+    if (durable_write_ < last_write_ && failure_.ok()) {
+      // Cover every write made so far.
+      const uint64_t target = last_write_;
+      const proto::LogPosition target_position = written_position_;
+      std::shared_ptr<const rocksdb::Snapshot> target_snapshot = written_snapshot_;
+      mu_.Unlock();
+      const rocksdb::Status s = db_->SyncWAL();
+      mu_.Lock();
+      if (s.ok()) {
+        durable_write_ = target;
+        position_ = target_position;
+        durable_snapshot_ = std::move(target_snapshot);
+        ++stats_.synced_writes;
+      } else {
+        failure_ = FromRocksDb(s, "syncing the master op log")
+                       .Prepend("the op log cannot be made durable; restart the master");
+        LOG(ERROR) << failure_.ToString();
+      }
+    }
+    std::vector<Pending> answered;
+    while (!unsynced_.empty() && (unsynced_.front().write <= durable_write_ || !failure_.ok())) {
+      for (Pending& p : unsynced_.front().proposals) answered.push_back(std::move(p));
+      unsynced_.pop_front();
+    }
+    const Status failure = failure_;
+    mu_.Unlock();
+    for (Pending& p : answered) {
+      if (!failure.ok() && p.result.status.ok()) p.result = ApplyResult{failure, {}};
+      p.done(std::move(p.result));
+    }
+    mu_.Lock();
+  }
+}
+
+proto::LogPosition OpLog::ApplyGroup(std::vector<Pending>* group, const proto::LogPosition& start) {
   MetaTxn txn(db_.get(), MetaTxn::Mode::kReadWrite);
   uint64_t index = start.index();
-  for (Writer* writer : group) {
-    proto::LogEntry entry = *writer->entry;
+  for (Pending& p : *group) {
+    proto::LogEntry& entry = p.entry;
     entry.set_epoch(start.epoch());
     entry.set_index(index + 1);
     const uint32_t writes_before = txn.batch()->Count();
     txn.SetSavePoint();
-    writer->result = state_machine_->Apply(entry, &txn);
-    if (!writer->result.status.ok()) {
+    p.result = state_machine_->Apply(entry, &txn);
+    if (!p.result.status.ok()) {
       txn.RollbackToSavePoint();
       continue;
     }
@@ -209,7 +233,7 @@ proto::LogPosition OpLog::ApplyGroup(const std::vector<Writer*>& group,
   proto::LogPosition end = start;
   end.set_index(index);
   txn.PutProto(LogPositionKey(), end);
-  // Durable later, by AwaitDurable's fsync of the WAL.
+  // Durable later, by the syncer's fsync of the WAL.
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), txn.batch());
   if (!s.ok()) {
     // Nothing of the group is in the database, and answers computed from its writes
@@ -217,7 +241,7 @@ proto::LogPosition OpLog::ApplyGroup(const std::vector<Writer*>& group,
     // database refuses writes after a failed one anyway).
     Status error = FromRocksDb(s, "writing to the master op log");
     LOG(ERROR) << error.ToString();
-    for (Writer* writer : group) writer->result = ApplyResult{error, {}};
+    for (Pending& p : *group) p.result = ApplyResult{error, {}};
     MutexLock lock(&mu_);
     failure_ = error;
     return start;
@@ -274,8 +298,10 @@ Status OpLog::CreateCheckpoint(const std::string& dir) {
   MutexLock apply(&apply_mu_);
   {
     MutexLock lock(&mu_);
-    GFS_RETURN_IF_ERROR(AwaitDurable(last_write_));
+    GFS_RETURN_IF_ERROR(failure_);
   }
+  rocksdb::Status synced = db_->SyncWAL();
+  if (!synced.ok()) return FromRocksDb(synced, "syncing the op log before a checkpoint");
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocksDb(s, "preparing a checkpoint");

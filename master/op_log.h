@@ -1,16 +1,17 @@
 // The master's operation log: the only way persistent master state changes.
 //
-// Callers Propose() a LogEntry; the log applies it through the StateMachine, writes
-// the entry and its effect in one atomic RocksDB write, and returns once that write is
-// durable. Concurrent proposals are applied one after another and written together in
-// one write (group commit, as in LevelDB's DBImpl::Write).
+// Callers Propose() a LogEntry (or ProposeAsync() it with a callback); the log applies
+// it through the StateMachine, writes the entry and its effect in one atomic RocksDB
+// write, and answers once that write is durable. Proposals are applied one after
+// another and written together in one write (group commit).
 //
-// Commits are pipelined: a group is written without waiting for the disk, and one
-// WAL fsync at a time makes every group written so far durable. While one fsync runs,
-// the next groups are applied and written, and the fsync after it covers them all. So
-// a proposal arriving during an fsync waits for that one to end and then for one
-// more, instead of for the apply of a whole group as well; and apply time (the CPU
-// part) overlaps with fsync time (the disk part).
+// Two threads of the log's own do the work, pipelined: the applier takes every
+// proposal queued, applies them as a group and writes the group without waiting for
+// the disk; the syncer fsyncs the WAL, one fsync at a time, each covering every group
+// written so far, and then answers their proposals. While one fsync runs, the next
+// groups are applied and written. A proposer never leads a group itself, so an RPC
+// handler can hand a proposal over and return (ProposeAsync), and the syncer finishes
+// a whole group's calls without waking a thread per call.
 //
 // What a caller sees is durable: Propose returns only after the fsync that covers its
 // group and every group before it (so an answer computed from an earlier, still
@@ -33,8 +34,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/mutex.h"
@@ -73,6 +76,8 @@ struct OpLogOptions {
   uint64_t tail_entries = 100000;
   // Upper bound on entries committed in one group.
   size_t max_group_entries = 1024;
+  // Proposals waiting to be applied, at most; more are refused with Unavailable.
+  size_t max_queued_proposals = 65536;
   // The RocksDB environment; null for the default. Tests inject disk faults with it.
   rocksdb::Env* env = nullptr;
 };
@@ -90,7 +95,14 @@ class OpLog {
   // Applies `entry` (its epoch and index are assigned here) and returns once its effect
   // is durable, or the error that prevented it. A non-OK result from the state machine
   // is returned as is; a failed disk write is returned as the RocksDB error.
+  // REQUIRES: not called from a ProposeAsync callback (it would wait for itself).
   ApplyResult Propose(const proto::LogEntry& entry) EXCLUDES(mu_);
+
+  // Propose without waiting: `done` gets the result, on the log's syncer thread (or on
+  // this thread, when the log refuses the proposal at once: too many queued, or a
+  // failed disk). `done` must be quick and must not call Propose.
+  using Callback = std::function<void(ApplyResult)>;
+  void ProposeAsync(const proto::LogEntry& entry, Callback done) EXCLUDES(mu_);
 
   // The position of the last durable entry, whose effect is in durable_snapshot().
   proto::LogPosition applied() const EXCLUDES(mu_);
@@ -122,20 +134,31 @@ class OpLog {
   Stats stats() const EXCLUDES(mu_);
 
  private:
-  struct Writer;
+  // A proposal on its way through the log.
+  struct Pending {
+    proto::LogEntry entry;
+    Callback done;
+    ApplyResult result;
+  };
+  // A group applied (and written, unless it changed nothing): answered once every
+  // write up to `write` is durable.
+  struct AppliedGroup {
+    uint64_t write = 0;
+    std::vector<Pending> proposals;
+  };
 
   OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<rocksdb::DB> db,
         proto::LogPosition position);
 
-  // Applies `group` and writes it as one (not yet durable) write; fills each writer's
-  // result. Returns the position of the group's last entry (`start` if it logged
-  // nothing). Only the writer at the front of the queue calls it, holding apply_mu_.
-  proto::LogPosition ApplyGroup(const std::vector<Writer*>& group, const proto::LogPosition& start)
-      REQUIRES(apply_mu_) EXCLUDES(mu_);
+  // The applier thread: applies and writes queued proposals group by group.
+  void ApplyLoop() EXCLUDES(mu_);
+  // The syncer thread: fsyncs the WAL and answers the groups it made durable.
+  void SyncLoop() EXCLUDES(mu_);
 
-  // Returns once every write numbered up to `write` is durable, fsyncing if no one
-  // else is; or the error that stopped the log.
-  Status AwaitDurable(uint64_t write) REQUIRES(mu_);
+  // Applies `group` and writes it as one (not yet durable) write; fills each result.
+  // Returns the position of the group's last entry (`start` if it logged nothing).
+  proto::LogPosition ApplyGroup(std::vector<Pending>* group, const proto::LogPosition& start)
+      REQUIRES(apply_mu_) EXCLUDES(mu_);
 
   // A RocksDB snapshot of the current state, released when the last holder drops it.
   std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot();
@@ -148,8 +171,12 @@ class OpLog {
   Mutex apply_mu_;  // taken before mu_
 
   mutable Mutex mu_;
-  // Proposals waiting; the front one commits a group for itself and those behind it.
-  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  CondVar queued_cv_{&mu_};   // a proposal was queued, or stop
+  CondVar applied_cv_{&mu_};  // a group was applied, or the applier ended
+  std::deque<Pending> queue_ GUARDED_BY(mu_);
+  std::deque<AppliedGroup> unsynced_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool applier_done_ GUARDED_BY(mu_) = false;
   // The last entry written (volatile until synced) and the write it went in; writes
   // are numbered from 1.
   proto::LogPosition written_position_ GUARDED_BY(mu_);
@@ -159,12 +186,12 @@ class OpLog {
   uint64_t durable_write_ GUARDED_BY(mu_) = 0;
   proto::LogPosition position_ GUARDED_BY(mu_);
   std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_ GUARDED_BY(mu_);
-  // An fsync is under way; when it ends, `synced_` is signalled.
-  bool syncing_ GUARDED_BY(mu_) = false;
-  CondVar synced_{&mu_};
   // Set when a write or fsync failed: the log takes no more proposals.
   Status failure_ GUARDED_BY(mu_);
   Stats stats_ GUARDED_BY(mu_);
+
+  std::thread applier_;
+  std::thread syncer_;
 };
 
 }  // namespace gfs::master
