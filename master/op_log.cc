@@ -1,6 +1,8 @@
 #include "master/op_log.h"
 
 #include <glog/logging.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
@@ -22,6 +24,11 @@ Result<std::unique_ptr<OpLog>> OpLog::Open(const OpLogOptions& options,
   db_options.create_if_missing = true;
   db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
+  // Most namespace mutations look up a name that does not exist yet (the entry about to
+  // be made); without a filter each such lookup searches every table file.
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   if (options.env != nullptr) db_options.env = options.env;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, &raw_db);
