@@ -202,7 +202,7 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   {
     MutexLock lock(&mu_);
     ChunkState& state = chunks_[handle];
-    for (const std::string& address : holders) state.replicas[address] = 1;
+    for (const std::string& address : holders) RecordReplica(&state, address, 1);
   }
   VLOG(1) << "allocated " << ChunkName(handle) << " as chunk " << index << " of inode " << file.id()
           << " on " << holders.size() << " servers";
@@ -256,7 +256,7 @@ Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& f
   {
     MutexLock lock(&mu_);
     ChunkState& state = chunks_[handle];
-    for (const std::string& address : holders) state.replicas[address] = chunk.version();
+    for (const std::string& address : holders) RecordReplica(&state, address, chunk.version());
   }
   LOG(INFO) << ChunkName(chunk.handle()) << " is shared: copied to " << ChunkName(handle) << " on "
             << holders.size() << " replicas for inode " << file.id();
@@ -360,7 +360,7 @@ Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint
     {
       MutexLock lock(&mu_);
       ChunkState& state = chunks_[handle];
-      for (const std::string& address : replicas) state.replicas[address] = new_version;
+      for (const std::string& address : replicas) RecordReplica(&state, address, new_version);
     }
     *version = new_version;
     if (!in_doubt) return replicas;
@@ -545,7 +545,11 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   const int64_t now = clock_->MonotonicMicros();
   MutexLock lock(&mu_);
   if (req.full_report()) {
-    for (auto& [handle, state] : chunks_) state.replicas.erase(address);
+    for (auto& [handle, state] : chunks_) {
+      // A report built before this master created the replica (or moved it to a new
+      // version) lacks it; the server's next heartbeat reports the change.
+      if (!RecentlyRecorded(state, address)) state.replicas.erase(address);
+    }
     last_full_report_us_[address] = now;
   } else if (now - last_full_report_us_[address] > options_.full_report_interval_ms * 1000) {
     resp->set_send_full_report(true);
@@ -580,6 +584,9 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
     }
     ChunkState& state = chunks_[report.handle()];
     if (state.copying_to.count(address) != 0) continue;  // a copy in the making
+    if (RecentlyRecorded(state, address) && report.version() < state.replicas[address]) {
+      continue;  // built before this master moved the replica to its new version
+    }
     if (report.version() < it->second) {
       ++stale;
       collect(report);
@@ -593,12 +600,16 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
   }
   for (uint64_t handle : req.removed()) {
     auto it = chunks_.find(handle);
-    if (it != chunks_.end()) it->second.replicas.erase(address);
+    if (it != chunks_.end()) {
+      it->second.replicas.erase(address);
+      it->second.recorded_us.erase(address);
+    }
   }
   for (uint64_t handle : req.corrupt()) {
     // Remembered even for a chunk not seen yet (a report right after a master restart).
     ChunkState& state = chunks_[handle];
     state.replicas.erase(address);
+    state.recorded_us.erase(address);
     if (state.corrupt.insert(address).second) {
       LOG(ERROR) << ChunkName(handle) << " is corrupt on " << address
                  << "; no longer handed out from there";
@@ -707,7 +718,7 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     {
       MutexLock lock(&mu_);
       if (target.ok()) chunks_[need.handle].copying_to.erase(target->front());
-      if (s.ok()) chunks_[need.handle].replicas[target->front()] = need.version;
+      if (s.ok()) RecordReplica(&chunks_[need.handle], target->front(), need.version);
     }
     Unfreeze({need.handle});
     if (s.ok()) {
@@ -746,7 +757,20 @@ ChunkManager::Stats ChunkManager::stats() {
 
 void ChunkManager::ServerDead(const std::string& address) {
   MutexLock lock(&mu_);
-  for (auto& [handle, state] : chunks_) state.replicas.erase(address);
+  for (auto& [handle, state] : chunks_) {
+    state.replicas.erase(address);
+    state.recorded_us.erase(address);
+  }
+}
+
+void ChunkManager::RecordReplica(ChunkState* state, const std::string& address, uint64_t version) {
+  state->replicas[address] = version;
+  state->recorded_us[address] = clock_->MonotonicMicros();
+}
+
+bool ChunkManager::RecentlyRecorded(const ChunkState& state, const std::string& address) {
+  auto it = state.recorded_us.find(address);
+  return it != state.recorded_us.end() && clock_->MonotonicMicros() - it->second < kReportRaceUs;
 }
 
 }  // namespace gfs::master

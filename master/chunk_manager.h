@@ -123,6 +123,10 @@ class ChunkManager {
   struct ChunkState {
     // Replica address -> the version it reported.
     std::map<std::string, uint64_t> replicas;
+    // Replica address -> when this master recorded the replica itself (it created,
+    // copied or moved it to a new version there). A report the server built before
+    // that may arrive up to kReportRaceUs later and must not undo it.
+    std::map<std::string, int64_t> recorded_us;
     std::optional<Lease> lease;
     bool granting = false;  // a thread is granting a lease; others wait
     // Servers whose replica failed a checksum: never counted as replicas again.
@@ -130,6 +134,16 @@ class ChunkManager {
     // Servers copying the chunk for re-replication right now (their replica is partial).
     std::set<std::string> copying_to;
   };
+
+  // How old a heartbeat report can be when the master processes it: the server's
+  // heartbeat deadline (3 intervals, at least 2 s) with room to spare.
+  static constexpr int64_t kReportRaceUs = 10'000'000;
+
+  // Notes that `address` holds the chunk of `state` at `version`, as this master just
+  // made it.
+  void RecordReplica(ChunkState* state, const std::string& address, uint64_t version) REQUIRES(mu_);
+  // Whether this master recorded `address`'s replica within kReportRaceUs.
+  bool RecentlyRecorded(const ChunkState& state, const std::string& address) REQUIRES(mu_);
 
   // Handles are reserved in the log this many at a time.
   static constexpr uint64_t kHandleBlock = 1024;

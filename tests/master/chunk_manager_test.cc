@@ -495,3 +495,45 @@ TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {
 
 }  // namespace
 }  // namespace gfs::master
+
+namespace gfs::master {
+namespace {
+
+// A full report the server built just before a chunk was created on it reaches the
+// master after the creation: it must not make the master forget that replica, or the
+// next version change leaves the replica behind and it is deleted as stale.
+TEST_F(ChunkManagerTest, AFullReportBuiltBeforeACreationKeepsTheNewReplica) {
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_EQ(lease.replicas_size(), 3);
+  const std::string late = lease.replicas(1);
+  Heartbeat(late, /*full=*/true, {});  // built before the chunk existed there
+
+  proto::GetChunkLocationsResponse locations;
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, 0, &locations));
+  ASSERT_EQ(locations.chunks_size(), 1);
+  EXPECT_EQ(locations.chunks(0).replicas_size(), 3);
+
+  // A failure elsewhere moves the chunk to a new version: `late` must take it too.
+  const std::string broken = lease.replicas(2);
+  fake_.SetDown(broken, true);
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {broken});
+  proto::GetWriteLeaseResponse fresh;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &fresh));
+  EXPECT_EQ(fake_.version(late, lease.handle()), fresh.version());
+  proto::ChunkReport report;
+  report.set_handle(lease.handle());
+  report.set_version(fake_.version(late, lease.handle()));
+  EXPECT_EQ(Heartbeat(late, false, {report}).delete_chunks_size(), 0);
+
+  // A replica really gone shows in later full reports, once the creation is old.
+  AdvanceWithHeartbeats(20000, broken);
+  Heartbeat(late, /*full=*/true, {});
+  locations.Clear();
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, 0, &locations));
+  ASSERT_EQ(locations.chunks_size(), 1);
+  for (const std::string& address : locations.chunks(0).replicas()) EXPECT_NE(address, late);
+}
+
+}  // namespace
+}  // namespace gfs::master
