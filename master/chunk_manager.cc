@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <future>
 
 #include "master/meta_keys.h"
 #include "master/meta_txn.h"
@@ -12,15 +11,25 @@
 namespace gfs::master {
 namespace {
 
-// Runs `fn(address)` for every address at once; returns the statuses in order.
+// Runs `fn(address)` for every address at once on `pool`; returns the statuses in
+// order.
 template <typename Fn>
-std::vector<Status> CallAll(const std::vector<std::string>& addresses, Fn fn) {
-  std::vector<std::future<Status>> calls;
-  for (const std::string& address : addresses) {
-    calls.push_back(std::async(std::launch::async, [&fn, address] { return fn(address); }));
+std::vector<Status> CallAll(WorkerPool* pool, const std::vector<std::string>& addresses, Fn fn) {
+  std::vector<Status> results(addresses.size());
+  Mutex mu;
+  CondVar all_done(&mu);
+  size_t pending = addresses.size();
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    auto call = [&, i] {
+      Status s = fn(addresses[i]);
+      MutexLock lock(&mu);
+      results[i] = std::move(s);
+      if (--pending == 0) all_done.SignalAll();
+    };
+    if (!pool->Submit(call)) call();  // the pool is shutting down: call here
   }
-  std::vector<Status> results;
-  for (auto& call : calls) results.push_back(call.get());
+  MutexLock lock(&mu);
+  while (pending > 0) all_done.Wait();
   return results;
 }
 
@@ -173,7 +182,7 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   const uint64_t handle = reservation.handle();
   GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
                        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
-  std::vector<Status> created = CallAll(servers, [&](const std::string& address) {
+  std::vector<Status> created = CallAll(&calls_, servers, [&](const std::string& address) {
     return chunkservers_->CreateChunk(address, handle, 1);
   });
   std::vector<std::string> holders;
@@ -228,7 +237,7 @@ Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& f
   const HandleReservation reservation(this);
   GFS_RETURN_IF_ERROR(reservation.status());
   const uint64_t handle = reservation.handle();
-  std::vector<Status> cloned = CallAll(targets, [&](const std::string& address) {
+  std::vector<Status> cloned = CallAll(&calls_, targets, [&](const std::string& address) {
     return chunkservers_->CloneChunk(address, chunk.handle(), handle, chunk.version());
   });
   std::vector<std::string> holders;
@@ -334,7 +343,7 @@ Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint
   // lease. So bump again, past it, on the replicas that answered, until none is in doubt.
   for (int round = 0; round < 3; ++round) {
     const uint64_t new_version = *version + 1;
-    std::vector<Status> updated = CallAll(targets, [&](const std::string& address) {
+    std::vector<Status> updated = CallAll(&calls_, targets, [&](const std::string& address) {
       return chunkservers_->UpdateChunkVersion(address, handle, *version, new_version);
     });
     std::vector<std::string> replicas;

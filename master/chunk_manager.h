@@ -27,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "common/worker_pool.h"
 #include "gfs/status.h"
 #include "master/chunkserver_client.h"
 #include "master/chunkserver_registry.h"
@@ -145,6 +146,9 @@ class ChunkManager {
   // Whether this master recorded `address`'s replica within kReportRaceUs.
   bool RecentlyRecorded(const ChunkState& state, const std::string& address) REQUIRES(mu_);
 
+  // Calls to chunkservers in flight at once; more wait for a thread.
+  static constexpr int kMaxConcurrentCalls = 32;
+
   // Handles are reserved in the log this many at a time.
   static constexpr uint64_t kHandleBlock = 1024;
 
@@ -217,6 +221,10 @@ class ChunkManager {
   // What the last ReplicateOnce scan found (see Stats).
   uint64_t last_under_replicated_ GUARDED_BY(mu_) = 0;
   uint64_t last_without_live_replica_ GUARDED_BY(mu_) = 0;
+
+  // Runs the calls to chunkservers that go out at once (creations, version changes),
+  // on threads kept between calls. Last: joined first, while the rest is alive.
+  WorkerPool calls_{kMaxConcurrentCalls};
 };
 
 }  // namespace gfs::master
