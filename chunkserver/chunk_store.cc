@@ -212,6 +212,9 @@ struct Chunk {
   uint64_t written_since_writeback GUARDED_BY(mu) = 0;
   uint64_t writeback_end GUARDED_BY(mu) = 0;
   uint64_t dropped_end GUARDED_BY(mu) = 0;
+  // The creation number (ChunkStoreImpl::creations_) whose directory entries the next
+  // Sync must make durable; 0 once they are.
+  uint64_t creation GUARDED_BY(mu) = 0;
 };
 
 // Write-behind for `c` (see ChunkStoreOptions::write_behind_bytes). Errors are ignored:
@@ -277,6 +280,9 @@ class ChunkStoreImpl : public ChunkStore {
                       uint32_t* crc) REQUIRES(c->mu);
 
   Status CreateFiles(Chunk* c, uint64_t version) REQUIRES(c->mu);
+  // Makes the directory entries of every chunk created up to `creation` durable: one
+  // fsync of the chunks directory covers all creations before it started.
+  Status SyncDirectoryThrough(uint64_t creation) EXCLUDES(dir_mu_);
 
   // Const after construction.
   const std::string dir_;
@@ -288,6 +294,14 @@ class ChunkStoreImpl : public ChunkStore {
   Mutex mu_;
   std::map<uint64_t, std::shared_ptr<Chunk>> chunks_ GUARDED_BY(mu_);
   std::set<uint64_t> corrupt_ GUARDED_BY(mu_);
+
+  // Chunks created so far (numbered from 1), and how many of them have durable
+  // directory entries.
+  std::atomic<uint64_t> creations_{0};
+  Mutex dir_mu_;  // taken after any chunk's mu
+  CondVar dir_synced_{&dir_mu_};
+  bool dir_syncing_ GUARDED_BY(dir_mu_) = false;
+  uint64_t dir_synced_through_ GUARDED_BY(dir_mu_) = 0;
 
   // Sum of the lengths of live chunks.
   std::atomic<uint64_t> used_bytes_{0};
@@ -351,6 +365,20 @@ Status ChunkStoreImpl::Load() {
     // healthy replicas as damaged.
     if (c.status().code() == StatusCode::kResourceExhausted) return c.status();
     if (!c.ok()) {
+      // Create writes no header durably before the first Sync: an unreadable sidecar
+      // beside an empty (or missing) data file is a creation the crash interrupted,
+      // which held nothing anyone was told is durable.
+      struct stat st;
+      const bool data_empty =
+          ::stat(DataPath(h).c_str(), &st) != 0 ? errno == ENOENT : st.st_size == 0;
+      if (c.status().code() == StatusCode::kDataLoss && data_empty) {
+        LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
+                  << ": no data and an incomplete header (interrupted create): "
+                  << c.status().ToString();
+        ::unlink(MetaPath(h).c_str());
+        ::unlink(DataPath(h).c_str());
+        continue;
+      }
       LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
                  << ": damaged, skipped: " << c.status().ToString();
       corrupt.insert(h);
@@ -473,38 +501,57 @@ Status ChunkStoreImpl::Create(uint64_t handle, uint64_t version) {
 }
 
 Status ChunkStoreImpl::CreateFiles(Chunk* c, uint64_t version) {
-  // The sidecar is written and synced under a temporary name and renamed last, so that
-  // a chunk with a .meta always has a complete header; what a crash leaves earlier
-  // (a .tmp, an empty .chunk) is cleaned up by Open.
+  // Nothing is synced here: a new chunk holds nothing durable until its first Sync,
+  // which makes the files, the header and their directory entries durable (the
+  // directory with one fsync for every chunk created since the last one). What a crash
+  // leaves earlier (an empty .chunk, a .meta without a complete header) is removed by
+  // Open. A new chunk thus costs no disk flush of its own, which small files feel.
   const std::string meta_path = MetaPath(c->handle);
-  const std::string tmp_path = meta_path + ".tmp";
   const std::string data_path = DataPath(c->handle);
-  GFS_ASSIGN_OR_RETURN(c->meta_fd, OpenFile(tmp_path, O_RDWR | O_CREAT | O_TRUNC));
-  const std::string header = EncodeHeader(c->handle, version);
-  Status s = PWriteFull(c->meta_fd, header.data(), header.size(), 0, tmp_path);
-  if (s.ok()) s = FdataSync(c->meta_fd, tmp_path);
-  if (!s.ok()) {
-    ::unlink(tmp_path.c_str());
-    return s;
-  }
   c->data_fd = ::open(data_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (c->data_fd < 0) {
     const int err = errno;
-    ::unlink(tmp_path.c_str());
     if (err == EEXIST) return Status::AlreadyExists("stray data file " + data_path);
     return Status::IOError("open " + data_path, err);
   }
-  if (::rename(tmp_path.c_str(), meta_path.c_str()) != 0) {
-    s = Status::IOError("rename " + tmp_path, errno);
-  } else {
-    s = SyncDir(chunks_dir_);
-    if (!s.ok()) ::unlink(meta_path.c_str());
-  }
-  if (!s.ok()) {
-    ::unlink(tmp_path.c_str());
+  c->meta_fd = ::open(meta_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (c->meta_fd < 0) {
+    const int err = errno;
     ::unlink(data_path.c_str());
+    if (err == EEXIST) return Status::AlreadyExists("stray metadata file " + meta_path);
+    return Status::IOError("open " + meta_path, err);
   }
-  return s;
+  const std::string header = EncodeHeader(c->handle, version);
+  Status s = PWriteFull(c->meta_fd, header.data(), header.size(), 0, meta_path);
+  if (!s.ok()) {
+    ::unlink(meta_path.c_str());
+    ::unlink(data_path.c_str());
+    return s;
+  }
+  // Numbered once both entries exist: a directory fsync that starts after reading
+  // this number covers them.
+  c->creation = creations_.fetch_add(1) + 1;
+  return Status::OK();
+}
+
+Status ChunkStoreImpl::SyncDirectoryThrough(uint64_t creation) {
+  MutexLock lock(&dir_mu_);
+  while (dir_synced_through_ < creation) {
+    if (dir_syncing_) {
+      dir_synced_.Wait();
+      continue;
+    }
+    dir_syncing_ = true;
+    const uint64_t target = creations_.load();
+    dir_mu_.Unlock();
+    Status s = SyncDir(chunks_dir_);
+    dir_mu_.Lock();
+    dir_syncing_ = false;
+    dir_synced_.SignalAll();
+    if (!s.ok()) return s;
+    dir_synced_through_ = std::max(dir_synced_through_, target);
+  }
+  return Status::OK();
 }
 
 Status ChunkStoreImpl::SetVersion(uint64_t handle, uint64_t expected, uint64_t new_version) {
@@ -522,6 +569,10 @@ Status ChunkStoreImpl::SetVersion(uint64_t handle, uint64_t expected, uint64_t n
   const std::string meta_path = MetaPath(handle);
   Status s = PWriteFull(c->meta_fd, header.data(), header.size(), 0, meta_path);
   if (s.ok()) s = FdataSync(c->meta_fd, meta_path);
+  if (s.ok() && c->creation != 0) {
+    s = SyncDirectoryThrough(c->creation);
+    if (s.ok()) c->creation = 0;
+  }
   if (!s.ok()) return s.Prepend("setting version of " + ChunkName(handle));
   c->version = new_version;
   VLOG(1) << "[chunk store " << dir_ << "] " << ChunkName(handle) << " version " << expected
@@ -699,6 +750,8 @@ Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
         PWriteFull(to->meta_fd, slots.data(), slots.size(), kHeaderBytes, MetaPath(dst)));
     GFS_RETURN_IF_ERROR(FdataSync(to->data_fd, to_path));
     GFS_RETURN_IF_ERROR(FdataSync(to->meta_fd, MetaPath(dst)));
+    GFS_RETURN_IF_ERROR(SyncDirectoryThrough(to->creation));
+    to->creation = 0;
     to->crcs = from->crcs;
     to->length = from->length;
     used_bytes_ += to->length;
@@ -792,6 +845,10 @@ Status ChunkStoreImpl::Sync(uint64_t handle) {
   if (!c->live) return NotFoundError(handle);
   Status s = FdataSync(c->data_fd, DataPath(handle));
   if (s.ok()) s = FdataSync(c->meta_fd, MetaPath(handle));
+  if (s.ok() && c->creation != 0) {
+    s = SyncDirectoryThrough(c->creation);
+    if (s.ok()) c->creation = 0;
+  }
   return s.Prepend("syncing " + ChunkName(handle));
 }
 

@@ -9,7 +9,10 @@
 // Crash consistency: a write updates the data, then the CRCs of the blocks it touched.
 // A crash between the two leaves a block whose CRC does not match: reads of it return
 // DataLoss (the replica is then repaired from another), never wrong bytes. Sync()
-// makes both durable. A version change is durable (fdatasync'd) before it returns.
+// makes both durable, and a new chunk's existence: Create syncs nothing, and a chunk a
+// crash caught before its first Sync (no data, no complete header) is removed at Open.
+// A version change is durable (fdatasync'd, with the chunk's directory entries) before
+// it returns.
 //
 // Thread-safe. Operations on different chunks run in parallel; operations on one chunk
 // are serialized.

@@ -377,6 +377,30 @@ TEST_F(ChunkStoreTest, DamagedSidecarSkippedAtOpen) {
   EXPECT_EQ(store_->corrupt_at_open().size(), 4u);
 }
 
+// Create syncs nothing; what a crash leaves of a chunk before its first Sync depends on
+// what the file system kept. Without data it was nothing anyone relied on: removed.
+TEST_F(ChunkStoreTest, ChunkCaughtByACrashBeforeItsFirstSyncIsRemovedOrReported) {
+  ASSERT_OK(store_->Create(9, 1));   // header lost, no data: removed quietly
+  ASSERT_OK(store_->Create(10, 1));  // header lost, data written: reported
+  ASSERT_OK(store_->Write(10, 0, "unsynced"));
+  ASSERT_OK(store_->Create(11, 1));  // synced: kept
+  ASSERT_OK(store_->Write(11, 0, "synced"));
+  ASSERT_OK(store_->Sync(11));
+  store_.reset();
+  ASSERT_EQ(::truncate(MetaPath(9).c_str(), 0), 0);
+  ASSERT_EQ(::truncate(MetaPath(10).c_str(), 0), 0);
+
+  Reopen();
+  EXPECT_EQ(store_->corrupt_at_open(), (std::vector<uint64_t>{10}));
+  EXPECT_FALSE(std::filesystem::exists(MetaPath(9)));
+  EXPECT_FALSE(std::filesystem::exists(DataPath(9)));
+  std::vector<ChunkInfo> all = store_->List();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].handle, 11u);
+  EXPECT_EQ(MustRead(11, 0, 6), "synced");
+  ASSERT_OK(store_->Create(9, 2));  // the handle is free again
+}
+
 TEST_F(ChunkStoreTest, MaxChunkBytesEnforced) {
   ChunkStoreOptions options;
   options.max_chunk_bytes = 4 * kB;
