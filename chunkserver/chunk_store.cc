@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glog/logging.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <map>
 #include <set>
 
@@ -205,8 +207,12 @@ struct Chunk {
   uint64_t length GUARDED_BY(mu) = 0;
   // crcs[i] is the checksum of block i; size() == NumBlocks(length).
   std::vector<uint32_t> crcs GUARDED_BY(mu);
+  // Open while the chunk is in the store's open-file cache; -1 otherwise (OpenFiles).
   int data_fd GUARDED_BY(mu) = -1;
   int meta_fd GUARDED_BY(mu) = -1;
+  // Its place in ChunkStoreImpl::open_lru_ (guarded by the store's fd_mu_).
+  std::list<std::shared_ptr<Chunk>>::iterator lru_pos;
+  bool in_lru = false;
   // Write-behind (ChunkStoreOptions::write_behind_bytes): bytes written since the last
   // hand-over, the end of what was handed over then, and where dropping starts.
   uint64_t written_since_writeback GUARDED_BY(mu) = 0;
@@ -238,7 +244,14 @@ void WriteBehind(Chunk* c) REQUIRES(c->mu) {
 class ChunkStoreImpl : public ChunkStore {
  public:
   ChunkStoreImpl(std::string dir, const ChunkStoreOptions& options)
-      : dir_(std::move(dir)), chunks_dir_(dir_ + "/chunks"), options_(options) {}
+      : dir_(std::move(dir)), chunks_dir_(dir_ + "/chunks"), options_(options) {
+    max_open_chunks_ = options.max_open_chunks;
+    if (max_open_chunks_ == 0) {
+      struct rlimit files;
+      const uint64_t limit = ::getrlimit(RLIMIT_NOFILE, &files) == 0 ? files.rlim_cur : 1024;
+      max_open_chunks_ = static_cast<size_t>(std::max<uint64_t>(16, limit / 4));
+    }
+  }
 
   Status Load();
 
@@ -280,6 +293,16 @@ class ChunkStoreImpl : public ChunkStore {
                       uint32_t* crc) REQUIRES(c->mu);
 
   Status CreateFiles(Chunk* c, uint64_t version) REQUIRES(c->mu);
+  // Opens `c`'s files unless they are open, and marks them most recently used; closes
+  // the least recently used ones beyond the limit (skipping those in use, and
+  // `also_held`, another chunk whose mu the caller holds).
+  Status OpenFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr)
+      REQUIRES(c->mu) EXCLUDES(fd_mu_);
+  // Marks `c`'s open files most recently used and enforces the limit.
+  void TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr) REQUIRES(c->mu)
+      EXCLUDES(fd_mu_);
+  // Closes `c`'s files and forgets them in the cache.
+  void CloseFiles(Chunk* c) REQUIRES(c->mu) EXCLUDES(fd_mu_);
   // Makes the directory entries of every chunk created up to `creation` durable: one
   // fsync of the chunks directory covers all creations before it started.
   Status SyncDirectoryThrough(uint64_t creation) EXCLUDES(dir_mu_);
@@ -294,6 +317,11 @@ class ChunkStoreImpl : public ChunkStore {
   Mutex mu_;
   std::map<uint64_t, std::shared_ptr<Chunk>> chunks_ GUARDED_BY(mu_);
   std::set<uint64_t> corrupt_ GUARDED_BY(mu_);
+
+  // The open-file cache: chunks with open files, most recently used first.
+  size_t max_open_chunks_ = 0;
+  Mutex fd_mu_;  // taken after any chunk's mu, which it only ever try-locks
+  std::list<std::shared_ptr<Chunk>> open_lru_ GUARDED_BY(fd_mu_);
 
   // Chunks created so far (numbered from 1), and how many of them have durable
   // directory entries.
@@ -458,6 +486,7 @@ Result<std::shared_ptr<Chunk>> ChunkStoreImpl::LoadChunk(uint64_t handle, uint64
   }
   c->live = true;
   *length = c->length;
+  TouchFiles(c);  // may close them again at once when there are many chunks
   return c;
 }
 
@@ -496,6 +525,7 @@ Status ChunkStoreImpl::Create(uint64_t handle, uint64_t version) {
   }
   c->version = version;
   c->live = true;
+  TouchFiles(c);
   VLOG(1) << "[chunk store " << dir_ << "] created " << ChunkName(handle) << " version " << version;
   return Status::OK();
 }
@@ -534,6 +564,54 @@ Status ChunkStoreImpl::CreateFiles(Chunk* c, uint64_t version) {
   return Status::OK();
 }
 
+Status ChunkStoreImpl::OpenFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
+  if (c->data_fd < 0) {
+    GFS_ASSIGN_OR_RETURN(const int data_fd, OpenFile(DataPath(c->handle), O_RDWR));
+    Result<int> meta_fd = OpenFile(MetaPath(c->handle), O_RDWR);
+    if (!meta_fd.ok()) {
+      ::close(data_fd);
+      return meta_fd.status();
+    }
+    c->data_fd = data_fd;
+    c->meta_fd = *meta_fd;
+  }
+  TouchFiles(c, also_held);
+  return Status::OK();
+}
+
+void ChunkStoreImpl::TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
+  MutexLock lock(&fd_mu_);
+  if (c->in_lru) open_lru_.erase(c->lru_pos);
+  open_lru_.push_front(c);
+  c->lru_pos = open_lru_.begin();
+  c->in_lru = true;
+  // Close the least recently used beyond the limit. One in use (its mu held) is
+  // skipped, never waited for: its user may be waiting for fd_mu_ right now.
+  size_t excess = open_lru_.size() > max_open_chunks_ ? open_lru_.size() - max_open_chunks_ : 0;
+  auto it = open_lru_.end();
+  while (excess > 0 && it != open_lru_.begin()) {
+    --it;
+    Chunk* victim = it->get();
+    if (victim == c.get() || victim == also_held || !victim->mu.TryLock()) continue;
+    if (victim->data_fd >= 0) ::close(victim->data_fd);
+    if (victim->meta_fd >= 0) ::close(victim->meta_fd);
+    victim->data_fd = victim->meta_fd = -1;
+    victim->in_lru = false;
+    victim->mu.Unlock();
+    it = open_lru_.erase(it);
+    --excess;
+  }
+}
+
+void ChunkStoreImpl::CloseFiles(Chunk* c) {
+  if (c->data_fd >= 0) ::close(c->data_fd);
+  if (c->meta_fd >= 0) ::close(c->meta_fd);
+  c->data_fd = c->meta_fd = -1;
+  MutexLock lock(&fd_mu_);
+  if (c->in_lru) open_lru_.erase(c->lru_pos);
+  c->in_lru = false;
+}
+
 Status ChunkStoreImpl::SyncDirectoryThrough(uint64_t creation) {
   MutexLock lock(&dir_mu_);
   while (dir_synced_through_ < creation) {
@@ -559,6 +637,7 @@ Status ChunkStoreImpl::SetVersion(uint64_t handle, uint64_t expected, uint64_t n
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
+  GFS_RETURN_IF_ERROR(OpenFiles(c));
   if (c->version == new_version) return Status::OK();
   if (c->version != expected) {
     return Status::FailedPrecondition(
@@ -660,6 +739,7 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   }
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
+  GFS_RETURN_IF_ERROR(OpenFiles(c));
   // Nothing to write changes nothing: in particular it does not extend the chunk.
   if (n == 0) return Status::OK();
 
@@ -733,7 +813,9 @@ Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
   Status s = [&]() -> Status {
     MutexLock from_lock(&from->mu);
     if (!from->live) return NotFoundError(src);
+    GFS_RETURN_IF_ERROR(OpenFiles(from));
     MutexLock to_lock(&to->mu);
+    GFS_RETURN_IF_ERROR(OpenFiles(to, from.get()));
     const std::string from_path = DataPath(src);
     const std::string to_path = DataPath(dst);
     loff_t in = 0, out = 0;
@@ -774,6 +856,7 @@ Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
   }
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
+  GFS_RETURN_IF_ERROR(OpenFiles(c));
   const uint64_t old_len = c->length;
   if (length <= old_len) return Status::OK();
   const std::string data_path = DataPath(handle);
@@ -803,6 +886,7 @@ Result<ChunkBytes> ChunkStoreImpl::ReadBytes(uint64_t handle, uint64_t offset, u
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
+  GFS_RETURN_IF_ERROR(OpenFiles(c));
   if (offset >= c->length || length == 0) return ChunkBytes();
   const uint64_t n = std::min(length, c->length - offset);
   const uint64_t first = offset / kBlock;
@@ -843,6 +927,7 @@ Status ChunkStoreImpl::Sync(uint64_t handle) {
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
+  GFS_RETURN_IF_ERROR(OpenFiles(c));
   Status s = FdataSync(c->data_fd, DataPath(handle));
   if (s.ok()) s = FdataSync(c->meta_fd, MetaPath(handle));
   if (s.ok() && c->creation != 0) {
@@ -877,9 +962,7 @@ Status ChunkStoreImpl::Delete(uint64_t handle) {
   if (::unlink(DataPath(handle).c_str()) != 0 && errno != ENOENT) {
     PLOG(WARNING) << "[chunk store " << dir_ << "] unlink " << DataPath(handle);
   }
-  ::close(c->data_fd);
-  ::close(c->meta_fd);
-  c->data_fd = c->meta_fd = -1;
+  CloseFiles(c.get());
   used_bytes_ -= c->length;
   MutexLock store_lock(&mu_);
   auto it = chunks_.find(handle);

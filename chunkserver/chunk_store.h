@@ -58,6 +58,9 @@ struct ChunkStoreOptions {
   // fdatasync finds little left to write. 0 turns it off. Durability is unchanged:
   // only Sync() makes data durable.
   uint64_t write_behind_bytes = 8ull << 20;
+  // Chunks whose two files are kept open at once, at most (least recently used ones are
+  // closed, and reopened on their next use). 0: a quarter of the open-file limit.
+  size_t max_open_chunks = 0;
 };
 
 class ChunkStore {

@@ -574,3 +574,75 @@ TEST_F(ChunkStoreTest, WithoutWriteBehindWrittenPagesStayCached) {
 
 }  // namespace
 }  // namespace gfs::chunkserver
+
+namespace gfs::chunkserver {
+namespace {
+
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(ChunkStoreTest, OpenFilesAreBoundedAndReopenedOnUse) {
+  ChunkStoreOptions options;
+  options.max_open_chunks = 4;
+  Reopen(options);
+  const size_t before = OpenDescriptors();
+  std::vector<std::string> data;
+  for (uint64_t h = 1; h <= 40; ++h) {
+    ASSERT_OK(store_->Create(h, 1));
+    data.push_back(RandomBytes(&rng_, 1000 + h * 100));
+    ASSERT_OK(store_->Write(h, 0, data.back()));
+  }
+  EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 2) << "two descriptors per open chunk";
+  // Every operation works on a chunk whose files were closed meanwhile.
+  for (uint64_t h = 1; h <= 40; ++h) {
+    ASSERT_OK(store_->Sync(h));
+    ASSERT_OK(store_->SetVersion(h, 1, 2));
+    EXPECT_EQ(MustRead(h, 0, data[h - 1].size()), data[h - 1]) << h;
+  }
+  ASSERT_OK(store_->Clone(1, 100, 2));
+  EXPECT_EQ(MustRead(100, 0, data[0].size()), data[0]);
+  ASSERT_OK(store_->Delete(2));
+  EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 2);
+  Reopen(options);  // opening 40 chunks keeps at most 4 open too
+  EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 2);
+  EXPECT_EQ(MustRead(40, 0, data[39].size()), data[39]);
+  EXPECT_EQ(store_->Info(40)->version, 2u);
+}
+
+TEST_F(ChunkStoreTest, ConcurrentUseOfManyChunksThroughFewOpenFiles) {
+  ChunkStoreOptions options;
+  options.max_open_chunks = 2;
+  Reopen(options);
+  constexpr int kThreads = 4;
+  constexpr uint64_t kChunksPerThread = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(seed() + t);
+      for (uint64_t i = 0; i < kChunksPerThread; ++i) {
+        const uint64_t h = 1000 * (t + 1) + i;
+        const std::string bytes = RandomBytes(&rng, 3 * kB + 17);
+        if (!store_->Create(h, 1).ok() || !store_->Write(h, 0, bytes).ok() ||
+            !store_->Sync(h).ok()) {
+          ++failures;
+          continue;
+        }
+        for (int round = 0; round < 3; ++round) {
+          Result<std::string> got = store_->Read(h, 0, bytes.size());
+          if (!got.ok() || *got != bytes) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
+}  // namespace gfs::chunkserver
