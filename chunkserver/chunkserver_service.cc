@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "common/latch.h"
 #include "common/read_chunk_wire.h"
 
 namespace gfs::chunkserver {
@@ -170,25 +171,19 @@ Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest
     Status status;
   };
   std::vector<Forward> forwards(secondaries.size());
-  Mutex mu;
-  CondVar all_done(&mu);
-  size_t pending = secondaries.size();
+  Latch all_done(secondaries.size());
   for (size_t i = 0; i < secondaries.size(); ++i) {
     Forward& f = forwards[i];
     f.ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
     peers_.Get(secondaries[i])
         ->async()
-        ->ApplyMutation(&f.ctx, &m, &f.resp, [&f, &mu, &all_done, &pending](grpc::Status s) {
-          MutexLock lock(&mu);
+        ->ApplyMutation(&f.ctx, &m, &f.resp, [&f, &all_done](grpc::Status s) {
           f.status = FromGrpc(s);
-          if (--pending == 0) all_done.SignalAll();
+          all_done.CountDown();
         });
   }
   Status local = ApplyInOrder(m);
-  {
-    MutexLock lock(&mu);
-    while (pending > 0) all_done.Wait();
-  }
+  all_done.Wait();
   Status first_failure;
   for (size_t i = 0; i < forwards.size(); ++i) {
     const Status& s = forwards[i].status;

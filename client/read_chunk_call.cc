@@ -4,7 +4,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits of the request
 
 #include "common/grpc_status.h"
-#include "common/mutex.h"
+#include "common/latch.h"
 
 namespace gfs::client {
 namespace {
@@ -19,21 +19,13 @@ Result<ReceivedReadChunkReply> CallReadChunk(const std::shared_ptr<grpc::Channel
                                              const proto::ReadChunkRequest& request) {
   grpc::TemplatedGenericStub<proto::ReadChunkRequest, grpc::ByteBuffer> stub(channel);
   grpc::ByteBuffer reply;
-  Mutex mu;
-  CondVar cv(&mu);
-  bool done = false;
   grpc::Status status;
+  Latch done(1);
   stub.UnaryCall(ctx, kReadChunkMethod, grpc::StubOptions(), &request, &reply, [&](grpc::Status s) {
-    MutexLock lock(&mu);
     status = std::move(s);
-    done = true;
-    cv.Signal();
+    done.CountDown();
   });
-  {
-    // gRPC calls back once the call ends, which its deadline bounds.
-    MutexLock lock(&mu);
-    while (!done) cv.Wait();
-  }
+  done.Wait();  // gRPC calls back once the call ends, which its deadline bounds
   GFS_RETURN_IF_ERROR(FromGrpc(status));
   return ParseReadChunkReply(std::move(reply));
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/latch.h"
 #include "master/meta_keys.h"
 #include "master/meta_txn.h"
 #include "master/state_machine.h"
@@ -16,20 +17,15 @@ namespace {
 template <typename Fn>
 std::vector<Status> CallAll(WorkerPool* pool, const std::vector<std::string>& addresses, Fn fn) {
   std::vector<Status> results(addresses.size());
-  Mutex mu;
-  CondVar all_done(&mu);
-  size_t pending = addresses.size();
+  Latch all_done(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) {
     auto call = [&, i] {
-      Status s = fn(addresses[i]);
-      MutexLock lock(&mu);
-      results[i] = std::move(s);
-      if (--pending == 0) all_done.SignalAll();
+      results[i] = fn(addresses[i]);
+      all_done.CountDown();
     };
     if (!pool->Submit(call)) call();  // the pool is shutting down: call here
   }
-  MutexLock lock(&mu);
-  while (pending > 0) all_done.Wait();
+  all_done.Wait();
   return results;
 }
 

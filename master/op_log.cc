@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "common/latch.h"
 #include "common/rocksdb_status.h"
 #include "master/meta_keys.h"
 #include "master/meta_txn.h"
@@ -102,19 +103,14 @@ std::shared_ptr<const rocksdb::Snapshot> OpLog::TakeSnapshot() {
 }
 
 ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
-  Mutex mu;
-  CondVar cv(&mu);
-  bool answered = false;
   ApplyResult result;
+  Latch answered(1);
   ProposeAsync(entry, [&](ApplyResult r) {
-    MutexLock lock(&mu);
     result = std::move(r);
-    answered = true;
-    cv.Signal();
+    answered.CountDown();
   });
   // Every proposal is answered: by the syncer, which answers even after a failure.
-  MutexLock lock(&mu);
-  while (!answered) cv.Wait();
+  answered.Wait();
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "common/latch.h"
 #include "common/mutex.h"
 #include "tests/test_util.h"
 
@@ -49,6 +50,28 @@ TEST(WorkerPoolTest, RefusesTasksAfterShutdown) {
   WorkerPool pool(2);
   pool.Shutdown();
   EXPECT_FALSE(pool.Submit([] {}));
+}
+
+}  // namespace
+}  // namespace gfs
+
+namespace gfs {
+namespace {
+
+TEST(LatchTest, WaitReturnsOnceEveryCountDownHappened) {
+  WorkerPool pool(4);
+  Latch done(20);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(pool.Submit([&] {
+      ++ran;
+      done.CountDown();
+    }));
+  }
+  done.Wait();
+  EXPECT_EQ(ran.load(), 20);
+  Latch zero(0);
+  zero.Wait();  // nothing to wait for
 }
 
 }  // namespace
