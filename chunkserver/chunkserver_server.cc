@@ -9,6 +9,7 @@
 #include "chunkserver/heartbeater.h"
 #include "chunkserver/lease_table.h"
 #include "chunkserver/push_buffer.h"
+#include "chunkserver/read_server.h"
 #include "common/grpc_server.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
@@ -50,11 +51,15 @@ Status ChunkServer::Start() {
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
   ConfigureServerBuilder(&builder);
+  read_queue_ = builder.AddCompletionQueue();
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
+    read_queue_.reset();  // never used: nothing to drain
     return Status::Unavailable("cannot listen on " + options_.listen);
   }
+  read_server_ = std::make_unique<ReadServer>(service_.get(), read_queue_.get(), kReadThreads);
+  read_server_->Start();
   sweeper_ = std::make_unique<PeriodicTask>(
       "push-buffer-expiry", std::chrono::milliseconds(2000), [buffer = buffer_.get()] {
         size_t dropped = buffer->ExpireOld();
@@ -97,8 +102,12 @@ void ChunkServer::Shutdown() {
   if (heartbeater_ != nullptr) heartbeater_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // After the server: it cancels the read calls still requested on the queue.
+    if (read_server_ != nullptr) read_server_->Shutdown();
     server_->Wait();
     server_.reset();
+    read_server_.reset();
+    read_queue_.reset();
     LOG(INFO) << "[cs " << options_.advertise << "] stopped serving";
   }
   sweeper_.reset();

@@ -18,7 +18,8 @@ class PeriodicTask;
 
 namespace grpc {
 class Server;
-}
+class ServerCompletionQueue;
+}  // namespace grpc
 
 namespace gfs::chunkserver {
 
@@ -27,6 +28,7 @@ class ChunkServerServiceImpl;
 class Heartbeater;
 class LeaseTable;
 class PushBuffer;
+class ReadServer;
 
 struct ChunkServerOptions {
   std::string listen = "0.0.0.0:7001";
@@ -69,7 +71,10 @@ class ChunkServer {
   std::unique_ptr<LeaseTable> leases_;
   std::unique_ptr<Heartbeater> heartbeater_;
   std::unique_ptr<ChunkServerServiceImpl> service_;
+  std::unique_ptr<grpc::ServerCompletionQueue> read_queue_;
   std::unique_ptr<grpc::Server> server_;
+  // Serves ReadChunk off read_queue_ (chunkserver/read_server.h).
+  std::unique_ptr<ReadServer> read_server_;
   int port_ = 0;
   // Expires pushed data nobody used; runs every few seconds until Shutdown.
   std::unique_ptr<PeriodicTask> sweeper_;

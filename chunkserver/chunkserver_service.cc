@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <cstdio>
 #include <vector>
@@ -244,29 +243,6 @@ grpc::Status ChunkServerServiceImpl::ApplyMutation(grpc::ServerContext*,
 }
 
 // ---- Reads ----
-
-grpc::ServerUnaryReactor* ChunkServerServiceImpl::ReadChunk(grpc::CallbackServerContext* ctx,
-                                                            const grpc::ByteBuffer* request,
-                                                            grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto req = std::make_shared<proto::ReadChunkRequest>();
-  grpc::ByteBuffer copy(*request);  // shares the slices
-  grpc::ProtoBufferReader reader(&copy);
-  if (!req->ParseFromZeroCopyStream(&reader)) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "read request does not parse"));
-    return reactor;
-  }
-  // gRPC keeps `response` and the reactor alive until Finish; Shutdown of the server
-  // waits for reads already queued, which the pool (alive until after it) finishes.
-  const bool queued = read_pool_.Submit(
-      [this, reactor, req, response] { reactor->Finish(ServeRead(*req, response)); });
-  if (!queued) {
-    reactor->Finish(ToGrpc(Status::ResourceExhausted(
-        "too many reads queued on " + options_.advertise + "; try another replica")));
-  }
-  return reactor;
-}
 
 grpc::Status ChunkServerServiceImpl::ServeRead(const proto::ReadChunkRequest& req,
                                                grpc::ByteBuffer* response) {

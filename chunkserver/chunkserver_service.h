@@ -18,14 +18,12 @@
 #include "chunkserver/mutation_order.h"
 #include "chunkserver/push_buffer.h"
 #include "common/stub_cache.h"
-#include "common/worker_pool.h"
 #include "protos/chunkserver.grpc.pb.h"
 
 namespace gfs::chunkserver {
 
-// Reads served at once, and waiting, per chunkserver.
+// Reads served at once per chunkserver (more wait in gRPC for a thread).
 inline constexpr int kReadThreads = 8;
-inline constexpr size_t kMaxQueuedReads = 64;
 
 struct ChunkServerServiceOptions {
   // This server's address, for messages.
@@ -38,12 +36,11 @@ struct ChunkServerServiceOptions {
   uint64_t max_read_bytes = 8ull << 20;
 };
 
-// ReadChunk is served through gRPC's callback API with the reply encoded by hand, so
-// that the bytes read go to the socket without a copy (common/read_chunk_wire.h); the
-// read itself runs on a bounded pool of the service's, never on gRPC's own threads.
-class ChunkServerServiceImpl final
-    : public proto::ChunkServerService::WithRawCallbackMethod_ReadChunk<
-          proto::ChunkServerService::Service> {
+// ReadChunk is served through the completion-queue API with the reply encoded by hand
+// (chunkserver/read_server.h), so that the bytes read go to the socket without a copy
+// (common/read_chunk_wire.h).
+class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMethod_ReadChunk<
+                                         proto::ChunkServerService::Service> {
  public:
   // Every pointer must outlive the service.
   ChunkServerServiceImpl(ChunkServerServiceOptions options, ChunkStore* store, PushBuffer* buffer,
@@ -59,9 +56,6 @@ class ChunkServerServiceImpl final
                       proto::AppendResponse* resp) override;
   grpc::Status ApplyMutation(grpc::ServerContext* ctx, const proto::ApplyMutationRequest* req,
                              proto::ApplyMutationResponse* resp) override;
-  grpc::ServerUnaryReactor* ReadChunk(grpc::CallbackServerContext* ctx,
-                                      const grpc::ByteBuffer* request,
-                                      grpc::ByteBuffer* response) override;
   grpc::Status CreateChunk(grpc::ServerContext* ctx, const proto::CreateChunkRequest* req,
                            proto::CreateChunkResponse* resp) override;
   grpc::Status UpdateChunkVersion(grpc::ServerContext* ctx,
@@ -76,6 +70,9 @@ class ChunkServerServiceImpl final
   grpc::Status CopyChunkFrom(grpc::ServerContext* ctx, const proto::CopyChunkFromRequest* req,
                              proto::CopyChunkFromResponse* resp) override;
 
+  // Serves one ReadChunk (ReadServer calls it); fills `response` when OK.
+  grpc::Status ServeRead(const proto::ReadChunkRequest& req, grpc::ByteBuffer* response);
+
   // Reads served and mutations applied since the service started (for /metrics).
   ServedCounts served() const;
 
@@ -85,8 +82,6 @@ class ChunkServerServiceImpl final
   // On the primary: applies `m` here and on every secondary at once; OK when all did.
   Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
                          const std::vector<std::string>& secondaries);
-  // Serves one ReadChunk; fills `response` when OK.
-  grpc::Status ServeRead(const proto::ReadChunkRequest& req, grpc::ByteBuffer* response);
   // Fetches replica `handle` at `version` from `source` into the local store.
   Result<uint64_t> FetchReplica(uint64_t handle, uint64_t version, const std::string& source);
   // Pushes the rest of a PushData stream on to the next replica of the chain while
@@ -107,10 +102,6 @@ class ChunkServerServiceImpl final
 
   // For served(); relaxed atomics, counted only on success.
   std::atomic<uint64_t> reads_{0}, read_bytes_{0}, mutations_{0}, mutation_bytes_{0};
-
-  // Runs reads; a read beyond its queue fails with RESOURCE_EXHAUSTED and the client
-  // tries another replica. Last: joined first, while the rest is still alive.
-  WorkerPool read_pool_{kReadThreads, kMaxQueuedReads};
 };
 
 // "000000000000002a": how handles appear in messages and file names.
