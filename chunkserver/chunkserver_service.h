@@ -22,9 +22,6 @@
 
 namespace gfs::chunkserver {
 
-// Reads served at once per chunkserver (more wait in gRPC for a thread).
-inline constexpr int kReadThreads = 8;
-
 struct ChunkServerServiceOptions {
   // This server's address, for messages.
   std::string advertise;

@@ -24,6 +24,9 @@
 
 namespace gfs::chunkserver {
 
+// Reads served at once per chunkserver (more wait in gRPC for a thread).
+inline constexpr int kReadThreads = 8;
+
 class ReadServer {
  public:
   // `service` and `cq` (from ServerBuilder::AddCompletionQueue) must outlive this.

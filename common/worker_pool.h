@@ -1,6 +1,6 @@
 // A bounded number of threads running submitted tasks in submission order, started on
-// demand, with a bounded queue. The client reads several chunks at once with one; a
-// chunkserver serves reads with one.
+// demand, optionally with a bounded queue. The client reads several chunks at once with
+// one; the master sends its fan-out calls to chunkservers through one.
 //
 // Thread-safe.
 #pragma once

@@ -137,6 +137,18 @@ TEST_F(FaultyDiskOpLogTest, FailedWriteFailsTheGroupAndLeavesNoTrace) {
   EXPECT_EQ(log_->applied().index(), 1u);
 }
 
+TEST_F(OpLogTest, ProposalsBeyondTheQueueBoundAreRefused) {
+  OpLogOptions options;
+  options.max_queued_proposals = 0;  // every proposal finds the queue full
+  Reopen(options);
+  const Status refused = ns_->Mkdir("/d", false).status();
+  ASSERT_CODE(refused, StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("overloaded"), std::string::npos) << refused.ToString();
+  EXPECT_EQ(log_->applied().index(), 0u);
+  Reopen();  // the default bound takes it
+  ASSERT_OK(ns_->Mkdir("/d", false));
+}
+
 TEST_F(OpLogTest, TailIsBounded) {
   OpLogOptions options;
   options.tail_entries = 10;
