@@ -201,14 +201,7 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   op->set_index(index);
   op->set_handle(handle);
   op->set_version(1);
-  // Replicas created for a chunk that then fails to be logged are orphans, which
-  // garbage collection reclaims.
-  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
-  {
-    MutexLock lock(&mu_);
-    ChunkState& state = chunks_[handle];
-    for (const std::string& address : holders) RecordReplica(&state, address, 1);
-  }
+  GFS_RETURN_IF_ERROR(LogNewChunk(entry, handle, holders, 1));
   VLOG(1) << "allocated " << ChunkName(handle) << " as chunk " << index << " of inode " << file.id()
           << " on " << holders.size() << " servers";
   proto::ChunkRecord record;
@@ -217,6 +210,27 @@ Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord&
   record.set_inode_id(file.id());
   record.set_index(index);
   return record;
+}
+
+Status ChunkManager::LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
+                                 const std::vector<std::string>& holders, uint64_t version) {
+  // Known before the entry is: another writer can read the new chunk from the log the
+  // moment it is durable, and a lease grant that found fewer replicas than the chunk
+  // has would move it to a new version on those alone, leaving the rest behind as stale
+  // (seen in AppendTest: a new chunk left with one replica).
+  {
+    MutexLock lock(&mu_);
+    ChunkState& state = chunks_[handle];
+    for (const std::string& address : holders) RecordReplica(&state, address, version);
+  }
+  Status logged = log_->Propose(entry).status;
+  if (!logged.ok()) {
+    // Not a chunk after all (its handle is still reserved, so no heartbeat has touched
+    // this state): the replicas are orphans, which garbage collection reclaims.
+    MutexLock lock(&mu_);
+    chunks_.erase(handle);
+  }
+  return logged;
 }
 
 Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& file,
@@ -257,12 +271,7 @@ Result<proto::ChunkRecord> ChunkManager::CopyOnWrite(const proto::InodeRecord& f
   op->set_old_handle(chunk.handle());
   op->set_new_handle(handle);
   op->set_version(chunk.version());
-  GFS_RETURN_IF_ERROR(log_->Propose(entry).status);
-  {
-    MutexLock lock(&mu_);
-    ChunkState& state = chunks_[handle];
-    for (const std::string& address : holders) RecordReplica(&state, address, chunk.version());
-  }
+  GFS_RETURN_IF_ERROR(LogNewChunk(entry, handle, holders, chunk.version()));
   LOG(INFO) << ChunkName(chunk.handle()) << " is shared: copied to " << ChunkName(handle) << " on "
             << holders.size() << " replicas for inode " << file.id();
   proto::ChunkRecord record;

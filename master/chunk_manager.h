@@ -186,6 +186,10 @@ class ChunkManager {
   // leased, so a grant needs no version bump.
   Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
                   proto::GetWriteLeaseResponse* resp, bool fresh = false) EXCLUDES(mu_);
+  // Records `holders` as replicas of the new chunk `handle` at `version`, then logs
+  // `entry` (its AddChunk or CopyOnWrite); forgets the replicas if that fails.
+  Status LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
+                     const std::vector<std::string>& holders, uint64_t version) EXCLUDES(mu_);
   // Moves `targets` from `*version` to a new version and logs it; sets `*version` to it
   // and returns the replicas that took it. Bumps again while a replica that did not
   // answer may have taken it anyway. Unavailable if none took it.

@@ -537,3 +537,42 @@ TEST_F(ChunkManagerTest, AFullReportBuiltBeforeACreationKeepsTheNewReplica) {
 
 }  // namespace
 }  // namespace gfs::master
+
+namespace gfs::master {
+namespace {
+
+// Writers that ask for the lease of a chunk nobody has yet race to create it; the
+// losers then ask for the winner's chunk, possibly before the winner recorded where it
+// lives. No replica may be left behind at an old version by such a race.
+TEST_F(ChunkManagerTest, RacingFirstWritersLeaveNoReplicaBehind) {
+  constexpr int kChunks = 12;
+  constexpr int kWriters = 6;
+  for (int index = 0; index < kChunks; ++index) {
+    std::vector<std::thread> writers;
+    std::atomic<int> failures{0};
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&] {
+        proto::GetWriteLeaseResponse lease;
+        if (!manager_->GetWriteLease("/f", index, &lease).ok()) ++failures;
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    EXPECT_EQ(failures.load(), 0) << "chunk " << index;
+  }
+  proto::GetChunkLocationsResponse locations;
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, kChunks, &locations));
+  ASSERT_EQ(locations.chunks_size(), kChunks);
+  for (const proto::ChunkLocation& chunk : locations.chunks()) {
+    EXPECT_EQ(chunk.replicas_size(), 3) << "chunk " << chunk.index();
+    for (const std::string& address : servers_) {
+      const uint64_t version = fake_.version(address, chunk.handle());
+      if (version != 0) {
+        EXPECT_EQ(version, chunk.version())
+            << "chunk " << chunk.index() << " left behind on " << address;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gfs::master
