@@ -31,6 +31,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 
 #include <cstdint>
 #include <deque>
@@ -147,8 +148,8 @@ class OpLog {
     std::vector<Pending> proposals;
   };
 
-  OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<rocksdb::DB> db,
-        proto::LogPosition position);
+  OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<rocksdb::Env> env,
+        std::unique_ptr<rocksdb::DB> db, proto::LogPosition position);
 
   // The applier thread: applies and writes queued proposals group by group.
   void ApplyLoop() EXCLUDES(mu_);
@@ -165,6 +166,7 @@ class OpLog {
 
   const OpLogOptions options_;
   StateMachine* const state_machine_;
+  const std::unique_ptr<rocksdb::Env> env_;  // the database's; outlives it
   const std::unique_ptr<rocksdb::DB> db_;
 
   // Held while a group is applied and written, and by CreateCheckpoint.
