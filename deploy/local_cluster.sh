@@ -139,11 +139,15 @@ chunkserver_names() {
   fi
 }
 
-# check_alive NAME...: exits 1, showing the end of its log, if one of them is not running.
+# check_alive NAME...: exits 1, showing the end of its log, if one of them (just
+# started by this script) is not running. Only liveness is checked: right after the
+# start the process may still be nohup on its way to exec'ing the daemon, which
+# running_pid's binary check would take for an exit.
 check_alive() {
-  local name
+  local name pid
   for name in "$@"; do
-    if ! running_pid "$name" >/dev/null; then
+    pid=$(cat "$GFS_HOME/$name.pid" 2>/dev/null) || pid=
+    if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! alive "$pid"; then
       {
         echo "local_cluster: $name exited during start; last lines of $GFS_HOME/$name.log:"
         tail -n 20 "$GFS_HOME/$name.log" || true
