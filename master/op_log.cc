@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
@@ -166,6 +167,10 @@ void OpLog::ProposeAsync(const proto::LogEntry& entry, Callback done) {
 }
 
 void OpLog::ApplyLoop() {
+  // RocksDB counts per-thread perf statistics by default, which nothing here reads;
+  // without them the op log (measured alone, 8 proposers) spent 62 instead of 66 us of
+  // CPU per entry.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   MutexLock lock(&mu_);
   while (true) {
     while (queue_.empty() && !stop_) queued_cv_.Wait();
@@ -203,6 +208,7 @@ void OpLog::ApplyLoop() {
 }
 
 void OpLog::SyncLoop() {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // as in ApplyLoop
   MutexLock lock(&mu_);
   while (true) {
     while (unsynced_.empty() && !applier_done_) applied_cv_.Wait();
