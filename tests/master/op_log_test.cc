@@ -15,6 +15,24 @@ namespace {
 
 using OpLogTest = NamespaceFixture;
 
+// The metadata of another directory (a checkpoint, a crash image), opened beside the
+// fixture's.
+struct LogCopy {
+  MasterStateMachine machine;
+  ManualClock clock;
+  std::unique_ptr<OpLog> log;
+  std::unique_ptr<Namespace> ns;
+};
+
+void OpenCopy(const std::string& dir, LogCopy* copy) {
+  OpLogOptions options;
+  options.data_dir = dir;
+  auto log = OpLog::Open(options, &copy->machine);
+  ASSERT_OK(log);
+  copy->log = std::move(log).value();
+  copy->ns = std::make_unique<Namespace>(NamespaceOptions{}, copy->log.get(), &copy->clock);
+}
+
 TEST_F(OpLogTest, OnlyEffectiveEntriesAreLogged) {
   EXPECT_EQ(log_->applied().epoch(), 1u);
   EXPECT_EQ(log_->applied().index(), 0u);
@@ -181,16 +199,12 @@ TEST_F(OpLogTest, ACrashImageWithAPreallocatedWalOpensWithEveryAcknowledgedEntry
 
   const std::string image = test_dir() + "/crash-image";
   std::filesystem::copy(data_dir_, image, std::filesystem::copy_options::recursive);
-  MasterStateMachine machine;
-  OpLogOptions options;
-  options.data_dir = image;
-  auto recovered = OpLog::Open(options, &machine);
-  ASSERT_OK(recovered);
-  EXPECT_EQ((*recovered)->applied().index(), 20u);
-  Namespace recovered_ns(NamespaceOptions{}, recovered->get(), &clock_);
-  for (int i = 0; i < 20; ++i) ASSERT_OK(recovered_ns.Stat("/d" + std::to_string(i)));
-  ASSERT_OK(recovered_ns.Mkdir("/after", false));
-  EXPECT_EQ((*recovered)->applied().index(), 21u);
+  LogCopy recovered;
+  ASSERT_NO_FATAL_FAILURE(OpenCopy(image, &recovered));
+  EXPECT_EQ(recovered.log->applied().index(), 20u);
+  for (int i = 0; i < 20; ++i) ASSERT_OK(recovered.ns->Stat("/d" + std::to_string(i)));
+  ASSERT_OK(recovered.ns->Mkdir("/after", false));
+  EXPECT_EQ(recovered.log->applied().index(), 21u);
 }
 
 TEST_F(OpLogTest, CheckpointOpensAtItsPosition) {
@@ -200,18 +214,14 @@ TEST_F(OpLogTest, CheckpointOpensAtItsPosition) {
   ASSERT_OK(ns_->Mkdir("/after", false));
   ASSERT_CODE(log_->CreateCheckpoint(checkpoint), StatusCode::kInternal);  // exists already
 
-  MasterStateMachine machine;
-  OpLogOptions options;
-  options.data_dir = checkpoint;
-  auto copy = OpLog::Open(options, &machine);
-  ASSERT_OK(copy);
-  EXPECT_EQ((*copy)->applied().index(), 1u);
-  Namespace copy_ns(NamespaceOptions{}, copy->get(), &clock_);
-  ASSERT_OK(copy_ns.Stat("/before"));
-  ASSERT_CODE(copy_ns.Stat("/after"), StatusCode::kNotFound);
+  LogCopy copy;
+  ASSERT_NO_FATAL_FAILURE(OpenCopy(checkpoint, &copy));
+  EXPECT_EQ(copy.log->applied().index(), 1u);
+  ASSERT_OK(copy.ns->Stat("/before"));
+  ASSERT_CODE(copy.ns->Stat("/after"), StatusCode::kNotFound);
   // The copy continues the log where the checkpoint was taken.
-  ASSERT_OK(copy_ns.Mkdir("/other", false));
-  EXPECT_EQ((*copy)->applied().index(), 2u);
+  ASSERT_OK(copy.ns->Mkdir("/other", false));
+  EXPECT_EQ(copy.log->applied().index(), 2u);
 }
 
 }  // namespace
