@@ -17,9 +17,10 @@
 #   GFS_BASE_PORT        first base port to try (default 7400; the next free one is used)
 #
 # Bounds: write (3 replicas on one disk) = disk write / 3; read = min(stream ceiling,
-# disk read); stat and mkdir = the ping ceiling (8 threads); smallfile_create with 8
-# threads = 2x its 1-thread rate; write CPU = MooseFS's 17 CPU-s per GiB (lower is
-# better). The others have no bound here and print '-'.
+# disk read), each disk figure the median of three dd rounds; stat and mkdir = the
+# ping ceiling (8 threads); smallfile_create with 8 threads = 2x its 1-thread rate;
+# write CPU = MooseFS's 17 CPU-s per GiB (lower is better). The others have no bound
+# here and print '-'.
 set -euo pipefail
 
 usage() {
@@ -104,22 +105,35 @@ dd_rate() {
     awk '{ if ($2 > 0) printf "%.0f", $1 / $2 / 1e6; else print "-" }'
 }
 
+# median A B C: the middle one of three numbers ('-' counts as lowest).
+median() {
+  printf '%s\n' "$@" | sed 's/^-$/-1/' | sort -n | sed -n 2p | sed 's/^-1$/-/'
+}
+
 # ---- The disk, in the directory the chunkservers use ----
-echo "== disk: dd $DD_MB MiB write with fdatasync, then direct read"
-dd_write=$(dd if=/dev/zero of="$WORK/dd.bin" bs=1M count="$DD_MB" conv=fdatasync 2>&1 | tail -n 1)
-DISK_WRITE=$(dd_rate "$dd_write")
-echo "   write: $dd_write"
+# Three rounds each; the bound is the median (this VM's disk moved 390-1,330 MB/s
+# between single runs within an hour).
+echo "== disk: dd $DD_MB MiB write with fdatasync, then direct read; 3 rounds"
 READ_NOTE="dd iflag=direct; page cache NOT dropped (not root)"
-if [[ $EUID -eq 0 ]]; then
-  sync
-  if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
-    READ_NOTE="dd iflag=direct after drop_caches; the VM host may still cache it"
+writes=() reads=()
+for round in 1 2 3; do
+  dd_write=$(dd if=/dev/zero of="$WORK/dd.bin" bs=1M count="$DD_MB" conv=fdatasync 2>&1 | tail -n 1)
+  writes+=("$(dd_rate "$dd_write")")
+  echo "   write $round: $dd_write"
+  if [[ $EUID -eq 0 ]]; then
+    sync
+    if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
+      READ_NOTE="dd iflag=direct after drop_caches; the VM host may still cache it"
+    fi
   fi
-fi
-dd_read=$(dd if="$WORK/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -n 1)
-DISK_READ=$(dd_rate "$dd_read")
-echo "   read:  $dd_read"
-rm -f "$WORK/dd.bin"
+  dd_read=$(dd if="$WORK/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -n 1)
+  reads+=("$(dd_rate "$dd_read")")
+  echo "   read $round:  $dd_read"
+  rm -f "$WORK/dd.bin"
+done
+DISK_WRITE=$(median "${writes[@]}")
+DISK_READ=$(median "${reads[@]}")
+DISK_WRITES="${writes[*]}" DISK_READS="${reads[*]}"
 
 # ---- The cluster ----
 echo "== starting 1 master + 3 chunkservers on $MASTER..$((GFS_BASE_PORT + 3))"
@@ -213,9 +227,11 @@ FMT="%-18s %3s %14s %16s %6s %7s %9s %9s  %s\n"
   # shellcheck disable=SC2059
   printf "$FMT" workload thr result bound ratio target p50_us p99_us note
   # shellcheck disable=SC2059
-  printf "$FMT" "disk write" - "$DISK_WRITE MB/s" - - - - - "dd bs=1M conv=fdatasync, $DD_MB MiB of zeros"
+  printf "$FMT" "disk write" - "$DISK_WRITE MB/s" - - - - - \
+    "dd bs=1M conv=fdatasync, $DD_MB MiB of zeros; median of ${DISK_WRITES// /, }"
   # shellcheck disable=SC2059
-  printf "$FMT" "disk read" - "$DISK_READ MB/s" - - - - - "$READ_NOTE"
+  printf "$FMT" "disk read" - "$DISK_READ MB/s" - - - - - \
+    "$READ_NOTE; median of ${DISK_READS// /, }"
   # shellcheck disable=SC2059
   printf "$FMT" "stream ceiling" 1 "$(num "$STREAM" 0) MB/s" - - - - - \
     "bare gRPC stream, server->client, 1 MiB msgs (client->server: $(num "$STREAM_SINK" 0) MB/s)"
