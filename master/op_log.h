@@ -79,7 +79,9 @@ struct OpLogOptions {
   size_t max_group_entries = 1024;
   // Proposals waiting to be applied, at most; more are refused with Unavailable.
   size_t max_queued_proposals = 65536;
-  // The RocksDB environment; null for the default. Tests inject disk faults with it.
+  // The RocksDB environment whose file system the log's files go through (the log
+  // wraps it; threads and clocks are the default's); null for the default. Tests
+  // inject disk faults with it.
   rocksdb::Env* env = nullptr;
 };
 
