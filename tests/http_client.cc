@@ -109,12 +109,16 @@ Result<HttpResponse> ParseHttpResponse(const std::string& raw) {
   return response;
 }
 
+Result<HttpResponse> HttpRequest(const std::string& address, const std::string& request,
+                                 std::chrono::milliseconds timeout) {
+  GFS_ASSIGN_OR_RETURN(const std::string raw, HttpExchange(address, request, timeout));
+  return ParseHttpResponse(raw);
+}
+
 Result<HttpResponse> HttpGet(const std::string& address, const std::string& path,
                              std::chrono::milliseconds timeout) {
-  GFS_ASSIGN_OR_RETURN(
-      const std::string raw,
-      HttpExchange(address, "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\n\r\n", timeout));
-  return ParseHttpResponse(raw);
+  return HttpRequest(address, "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\n\r\n",
+                     timeout);
 }
 
 }  // namespace gfs::testing

@@ -36,6 +36,10 @@ Result<std::string> HttpExchange(const std::string& address, const std::string& 
 // Splits a raw reply into status, head and body. InvalidArgument if it is not HTTP/1.x.
 Result<HttpResponse> ParseHttpResponse(const std::string& raw);
 
+// Sends `request` exactly as given (HttpExchange) and parses the reply.
+Result<HttpResponse> HttpRequest(const std::string& address, const std::string& request,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // GET `path` from the server at `address`.
 Result<HttpResponse> HttpGet(const std::string& address, const std::string& path,
                              std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -18,8 +18,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::ConnectTcp;
-using testing::HttpExchange;
 using testing::HttpGet;
+using testing::HttpRequest;
 using testing::HttpResponse;
 using testing::ParseHttpResponse;
 using testing::ReadUntilClosed;
@@ -87,10 +87,8 @@ TEST_F(HttpServerTest, UnknownPathIs404) {
 
 TEST_F(HttpServerTest, MethodOtherThanGetIs405) {
   Start();
-  Result<std::string> raw =
-      HttpExchange(address_, "POST /hello HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
-  ASSERT_OK(raw);
-  Result<HttpResponse> r = ParseHttpResponse(*raw);
+  Result<HttpResponse> r =
+      HttpRequest(address_, "POST /hello HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
   ASSERT_OK(r);
   EXPECT_EQ(r->status, 405);
   EXPECT_EQ(r->Header("Allow"), "GET");
@@ -100,9 +98,7 @@ TEST_F(HttpServerTest, MethodOtherThanGetIs405) {
 TEST_F(HttpServerTest, GarbageIs400) {
   Start();
   for (const std::string request : {"hello\r\n\r\n", "GET /hello SPDY/3\r\n\r\n", "\r\n\r\n"}) {
-    Result<std::string> raw = HttpExchange(address_, request);
-    ASSERT_OK(raw);
-    Result<HttpResponse> r = ParseHttpResponse(*raw);
+    Result<HttpResponse> r = HttpRequest(address_, request);
     ASSERT_OK(r);
     EXPECT_EQ(r->status, 400) << request;
   }
@@ -114,18 +110,14 @@ TEST_F(HttpServerTest, OversizedRequestIsRefused) {
   Start(options);
   const std::string big =
       "GET /hello HTTP/1.1\r\nX-Padding: " + std::string(2000, 'a') + "\r\n\r\n";
-  Result<std::string> raw = HttpExchange(address_, big);
-  ASSERT_OK(raw);
-  Result<HttpResponse> r = ParseHttpResponse(*raw);
+  Result<HttpResponse> r = HttpRequest(address_, big);
   ASSERT_OK(r);
   EXPECT_EQ(r->status, 431);
   EXPECT_EQ(calls_.load(), 0);
   // A request just under the limit is fine.
   const std::string fits =
       "GET /hello HTTP/1.1\r\nX-Padding: " + std::string(900, 'a') + "\r\n\r\n";
-  raw = HttpExchange(address_, fits);
-  ASSERT_OK(raw);
-  r = ParseHttpResponse(*raw);
+  r = HttpRequest(address_, fits);
   ASSERT_OK(r);
   EXPECT_EQ(r->status, 200);
 }
