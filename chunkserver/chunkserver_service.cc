@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "common/inline_data.h"
 #include "common/latch.h"
 #include "common/read_chunk_wire.h"
 
@@ -26,6 +27,26 @@ class MutationInFlight {
   LeaseTable* const leases_;
   const uint64_t handle_;
 };
+
+// A mutation carries its data inline (data_id 0, length its size, within the limit)
+// or names a push; never both.
+Status CheckInlineData(const std::string& inline_data, uint64_t data_id, uint64_t length) {
+  if (inline_data.empty()) return Status::OK();
+  if (data_id != 0) {
+    return Status::InvalidArgument("a mutation carries data inline and names push " +
+                                   std::to_string(data_id));
+  }
+  if (inline_data.size() != length) {
+    return Status::InvalidArgument("inline data has " + std::to_string(inline_data.size()) +
+                                   " bytes, the mutation names " + std::to_string(length));
+  }
+  if (inline_data.size() > kMaxInlineBytes) {
+    return Status::InvalidArgument("inline data has " + std::to_string(inline_data.size()) +
+                                   " bytes, more than the " + std::to_string(kMaxInlineBytes) +
+                                   " a mutation may carry");
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -126,6 +147,7 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
       order_.WaitTurn(m.handle(), m.version(), m.serial(), options_.mutation_order_timeout),
       Describe(m.handle()));
   Status s = [&]() -> Status {
+    GFS_RETURN_IF_ERROR(CheckInlineData(m.inline_data(), m.data_id(), m.length()));
     GFS_ASSIGN_OR_RETURN(ChunkInfo info, store_->Info(m.handle()));
     if (info.version != m.version()) {
       return Status::FailedPrecondition("replica has version " + std::to_string(info.version) +
@@ -134,6 +156,8 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
     }
     if (m.pad_to() > 0) {
       GFS_RETURN_IF_ERROR(store_->ExtendTo(m.handle(), m.pad_to()));
+    } else if (!m.inline_data().empty()) {
+      GFS_RETURN_IF_ERROR(store_->Write(m.handle(), m.offset(), m.inline_data()));
     } else if (m.length() > 0) {
       Result<std::shared_ptr<const std::string>> data = buffer_->Get(m.data_id());
       if (!data.ok()) {
@@ -154,7 +178,7 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
     mutations_.fetch_add(1, std::memory_order_relaxed);
     mutation_bytes_.fetch_add(m.length(), std::memory_order_relaxed);
   }
-  if (s.ok() && m.length() > 0) buffer_->Remove(m.data_id());
+  if (s.ok() && m.data_id() != 0) buffer_->Remove(m.data_id());
   if (s.code() == StatusCode::kDataLoss) heartbeater_->ReportCorrupt(m.handle());
   return s.Prepend(Describe(m.handle()));
 }
@@ -197,6 +221,9 @@ Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest
 
 grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::WriteRequest* req,
                                            proto::WriteResponse*) {
+  if (Status s = CheckInlineData(req->inline_data(), req->data_id(), req->length()); !s.ok()) {
+    return ToGrpc(s.Prepend(Describe(req->handle())));
+  }
   Result<LeaseTable::Lease> lease = leases_->StartMutation(req->handle(), req->version());
   if (!lease.ok()) return ToGrpc(lease.status().Prepend(Describe(req->handle())));
   const MutationInFlight in_flight(leases_, req->handle());
@@ -207,12 +234,16 @@ grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::Wr
   m.set_offset(req->offset());
   m.set_data_id(req->data_id());
   m.set_length(req->length());
+  m.set_inline_data(req->inline_data());
   m.set_flush(req->flush());
   return ToGrpc(ApplyEverywhere(m, lease->secondaries));
 }
 
 grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::AppendRequest* req,
                                             proto::AppendResponse* resp) {
+  if (Status s = CheckInlineData(req->inline_data(), req->data_id(), req->length()); !s.ok()) {
+    return ToGrpc(s.Prepend(Describe(req->handle())));
+  }
   Result<ChunkInfo> info = store_->Info(req->handle());
   if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
   Result<LeaseTable::Lease> lease =
@@ -229,6 +260,7 @@ grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::A
     m.set_offset(lease->offset);
     m.set_data_id(req->data_id());
     m.set_length(req->length());
+    m.set_inline_data(req->inline_data());
   }
   if (Status s = ApplyEverywhere(m, lease->secondaries); !s.ok()) return ToGrpc(s);
   resp->set_chunk_full(lease->pad_to > 0);

@@ -7,6 +7,7 @@
 
 #include "client/retry_backoff.h"
 #include "common/grpc_status.h"
+#include "common/inline_data.h"
 
 namespace gfs::client {
 namespace {
@@ -83,13 +84,16 @@ Result<ChunkMutator::AppendOutcome> ChunkMutator::Append(const std::string& path
   GFS_RETURN_IF_ERROR(RetryWithLease(
       what, path, inode_id, index,
       [&](const WriteLease& lease, Clock::time_point deadline, std::vector<std::string>* failed) {
-        const uint64_t data_id = RandomDataId();
-        GFS_RETURN_IF_ERROR(Push(lease, data_id, record, deadline, failed));
         proto::AppendRequest req;
         req.set_handle(lease.handle);
         req.set_version(lease.version);
-        req.set_data_id(data_id);
         req.set_length(record.size());
+        if (SendsInline(record.size())) {
+          req.set_inline_data(record.data(), record.size());
+        } else {
+          req.set_data_id(RandomDataId());
+          GFS_RETURN_IF_ERROR(Push(lease, req.data_id(), record, deadline, failed));
+        }
         proto::AppendResponse resp;
         grpc::ClientContext ctx;
         SetDeadline(&ctx, deadline, options_.rpc_timeout);
@@ -173,18 +177,18 @@ Result<WriteLease> ChunkMutator::GetLease(const std::string& path, uint64_t inod
 Status ChunkMutator::Attempt(const WriteLease& lease, uint64_t offset_in_chunk,
                              std::string_view data, bool flush, Clock::time_point deadline,
                              std::vector<std::string>* failed) {
-  uint64_t data_id = 0;
-  if (!data.empty()) {
-    data_id = RandomDataId();
-    GFS_RETURN_IF_ERROR(Push(lease, data_id, data, deadline, failed));
-  }
   proto::WriteRequest req;
   req.set_handle(lease.handle);
   req.set_version(lease.version);
   req.set_offset(offset_in_chunk);
-  req.set_data_id(data_id);
   req.set_length(data.size());
   req.set_flush(flush);
+  if (SendsInline(data.size())) {
+    req.set_inline_data(data.data(), data.size());
+  } else if (!data.empty()) {
+    req.set_data_id(RandomDataId());
+    GFS_RETURN_IF_ERROR(Push(lease, req.data_id(), data, deadline, failed));
+  }
   proto::WriteResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, deadline, options_.rpc_timeout);
@@ -192,6 +196,10 @@ Status ChunkMutator::Attempt(const WriteLease& lease, uint64_t offset_in_chunk,
   if (s.ok()) return s;
   NoteFailedReplicas(lease, s, failed);
   return s.Prepend("write through primary " + lease.primary);
+}
+
+bool ChunkMutator::SendsInline(size_t bytes) const {
+  return bytes > 0 && bytes <= std::min(options_.inline_write_bytes, kMaxInlineBytes);
 }
 
 void ChunkMutator::NoteFailedReplicas(const WriteLease& lease, const Status& s,

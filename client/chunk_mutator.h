@@ -77,11 +77,14 @@ class ChunkMutator {
   // The lease for chunk `index` of file `inode_id`, from the cache or the master.
   Result<WriteLease> GetLease(const std::string& path, uint64_t inode_id, uint64_t index);
 
-  // One attempt: push then write. On failure sets `*failed` to the replicas known to be
-  // unreachable.
+  // One attempt: push then write, or the write alone when it carries small data inline.
+  // On failure sets `*failed` to the replicas known to be unreachable.
   Status Attempt(const WriteLease& lease, uint64_t offset_in_chunk, std::string_view data,
                  bool flush, std::chrono::steady_clock::time_point deadline,
                  std::vector<std::string>* failed);
+
+  // True if a mutation of `bytes` carries them inline instead of pushing them.
+  bool SendsInline(size_t bytes) const;
 
   // Streams `data` to lease.replicas[0], which forwards it down the chain.
   Status Push(const WriteLease& lease, uint64_t data_id, std::string_view data,

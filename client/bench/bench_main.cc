@@ -35,6 +35,9 @@ DEFINE_uint64(file_size_mb, 256, "Size of each file of write, read and randread_
 DEFINE_uint32(replication, 3, "Replicas per chunk of the files the data workloads create.");
 DEFINE_uint64(io_kb, 1024, "Bytes per Write/Read call of write and read, in KiB.");
 DEFINE_uint64(record_kb, 64, "Payload of each record of the append workload, in KiB.");
+DEFINE_uint64(inline_write_kb, gfs::ClientOptions().inline_write_bytes >> 10,
+              "Writes and appends of at most this many KiB carry their data to the primary "
+              "instead of pushing it to every replica first; 0 pushes everything.");
 DEFINE_string(daemon_pids, "",
               "Comma-separated pids of the cluster's daemons: their CPU time (user+sys "
               "from /proc/PID/stat) during each data workload is reported per GiB.");
@@ -90,7 +93,9 @@ int main(int argc, char** argv) {
     daemon_pids.push_back(static_cast<pid_t>(value));
   }
 
-  auto client = gfs::Client::Connect(FLAGS_master);
+  gfs::ClientOptions client_options;
+  client_options.inline_write_bytes = FLAGS_inline_write_kb << 10;
+  auto client = gfs::Client::Connect(FLAGS_master, client_options);
   if (!client.ok()) {
     std::cerr << "gfs-bench: " << client.status().ToString() << "\n";
     return 2;

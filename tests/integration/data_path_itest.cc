@@ -629,6 +629,93 @@ TEST_F(DataPathTest, FlippedByteOnDiskIsDetectedAndReadsFailOver) {
   ExpectFileContents(path, data);
 }
 
+// Small writes and appends carry their data to the primary inline; larger ones, and
+// every one of a client told not to, push it along the chain first. Both kinds, mixed
+// on one chunk, leave every replica with the same bytes.
+TEST_F(DataPathTest, InlineAndPushedMutationsInterleave) {
+  ClientOptions push_only = DataClientOptions();
+  push_only.inline_write_bytes = 0;
+  std::unique_ptr<Client> pusher = cluster_->NewClient(push_only);
+  const std::string path = "/mixed";
+  std::string model = RandomBytes(rng_, 200 << 10);
+  ASSERT_OK(PutFile(client_.get(), path, model, rng_));
+  const uint64_t sizes[] = {1, 4096, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 100000};
+  int i = 0;
+  for (uint64_t size : sizes) {
+    for (Client* client : {client_.get(), pusher.get()}) {
+      const uint64_t offset = rng_() % (model.size() + 1);
+      const std::string data = RandomBytes(rng_, size);
+      ASSERT_OK(client->WriteAt(path, offset, data))
+          << "write " << i << " of " << size << " bytes at " << offset
+          << (client == pusher.get() ? " (pushed)" : "");
+      if (offset + size > model.size()) model.resize(offset + size, '\0');
+      model.replace(offset, size, data);
+      ++i;
+    }
+  }
+  for (Client* client : {client_.get(), pusher.get()}) {
+    const std::string record = RandomBytes(rng_, 3000);
+    Result<uint64_t> at = client->Append(path, record);
+    ASSERT_OK(at);
+    ASSERT_GE(*at, model.size()) << "an append lands past every write";
+    model.resize(*at, '\0');  // a record may follow padding
+    model += record;
+  }
+  ExpectFileContents(path, model);
+  ExpectReplicasHold(path, model, kServers);
+}
+
+// A mutation whose inline data contradicts its header, or is larger than a chunkserver
+// takes inline, is refused with a reason before it is ordered.
+TEST_F(DataPathTest, MalformedInlineDataIsRefused) {
+  auto stub = proto::ChunkServerService::NewStub(
+      grpc::CreateChannel(cluster_->chunkserver_address(0), grpc::InsecureChannelCredentials()));
+  struct Case {
+    std::string what;
+    uint64_t data_id;
+    uint64_t length;
+    size_t inline_bytes;
+    std::string reason;
+  };
+  const Case cases[] = {
+      {"inline and pushed", 7, 10, 10, "names push 7"},
+      {"length mismatch", 0, 11, 10, "the mutation names 11"},
+      {"too large", 0, (64 << 10) + 1, (64 << 10) + 1, "more than the 65536"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    for (bool append : {false, true}) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+      grpc::Status s;
+      if (append) {
+        proto::AppendRequest req;
+        req.set_handle(42);
+        req.set_version(1);
+        req.set_data_id(c.data_id);
+        req.set_length(c.length);
+        req.set_inline_data(std::string(c.inline_bytes, 'x'));
+        proto::AppendResponse resp;
+        s = stub->Append(&ctx, req, &resp);
+      } else {
+        proto::WriteRequest req;
+        req.set_handle(42);
+        req.set_version(1);
+        req.set_data_id(c.data_id);
+        req.set_length(c.length);
+        req.set_inline_data(std::string(c.inline_bytes, 'x'));
+        proto::WriteResponse resp;
+        s = stub->Write(&ctx, req, &resp);
+      }
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << (append ? "Append: " : "Write: ") << s.error_message();
+      EXPECT_NE(s.error_message().find(c.reason), std::string::npos) << s.error_message();
+      EXPECT_NE(s.error_message().find("chunk 000000000000002a"), std::string::npos)
+          << s.error_message();
+    }
+  }
+}
+
 // One client writes a file, renames it away, and creates a new file at the old path; then
 // deletes and creates again. Its cached leases must never send bytes to the old file.
 TEST_F(DataPathTest, RenameOrRecreateNeverRedirectsWrites) {
