@@ -59,10 +59,17 @@ Status PipelinedFileWriter::Sync() {
     // The last unit of its chunk (units of a chunk run in order): it flushes the chunk
     // itself, saving a round of calls through every replica (small files: one of three).
     const uint64_t chunk = filling_.offset / chunk_size_;
-    filling_.flush = true;
-    GFS_RETURN_IF_ERROR(Enqueue(std::move(filling_)));
+    Unit last = std::move(filling_);
+    last.flush = true;
     filling_ = Unit();
     dirty_.erase(chunk);
+    if (workers_.empty()) {
+      // Nothing was queued before (a small file): write it from this thread rather than
+      // start a worker to wait for.
+      GFS_RETURN_IF_ERROR(WriteHere(last));
+    } else {
+      GFS_RETURN_IF_ERROR(Enqueue(std::move(last)));
+    }
   }
   for (uint64_t chunk : dirty_) {
     Unit flush;
@@ -125,6 +132,14 @@ Status PipelinedFileWriter::Enqueue(Unit unit) {
   }
   if (workers_.size() < max_workers_) workers_.emplace_back([this] { WorkerLoop(); });
   return Status::OK();
+}
+
+Status PipelinedFileWriter::WriteHere(const Unit& unit) {
+  const Status s = mutator_->Mutate(path_, inode_id_, chunk_size_, unit.offset, unit.data,
+                                    unit.flush, &abandoned_);
+  MutexLock lock(&mu_);
+  if (!s.ok() && error_.ok()) error_ = s;
+  return error_;
 }
 
 Status PipelinedFileWriter::Drain() {

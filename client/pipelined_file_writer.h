@@ -59,6 +59,10 @@ class PipelinedFileWriter final : public gfs::FileWriter {
   // the first failure of any earlier unit.
   Status Enqueue(Unit unit);
 
+  // Writes `unit` on the calling thread, when no worker was ever started; returns its
+  // failure (kept as the writer's error) or an earlier one.
+  Status WriteHere(const Unit& unit);
+
   // Waits until every unit handed out so far is done; returns the first failure.
   Status Drain();
 
