@@ -122,10 +122,12 @@ grpc::Status MasterServiceImpl::ReportWriteFailure(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status MasterServiceImpl::ExtendFile(grpc::ServerContext*,
-                                           const proto::ExtendFileRequest* req,
-                                           proto::ExtendFileResponse* resp) {
-  return Reply(ns_->ExtendFile(req->path(), req->length(), req->inode_id()), resp->mutable_info());
+grpc::ServerUnaryReactor* MasterServiceImpl::ExtendFile(grpc::CallbackServerContext* ctx,
+                                                        const proto::ExtendFileRequest* req,
+                                                        proto::ExtendFileResponse* resp) {
+  return ProposeAndFinish(ns_, ctx,
+                          ns_->ExtendFileEntry(req->path(), req->length(), req->inode_id()),
+                          resp->mutable_info());
 }
 
 grpc::Status MasterServiceImpl::ListChunkServers(grpc::ServerContext*,

@@ -123,16 +123,14 @@ Status Namespace::Snapshot(const std::string& src, const std::string& dst,
   return Propose(std::move(entry)).status;
 }
 
-Result<proto::FileInfo> Namespace::ExtendFile(const std::string& path, uint64_t length,
-                                              uint64_t inode_id) {
+Result<proto::LogEntry> Namespace::ExtendFileEntry(const std::string& path, uint64_t length,
+                                                   uint64_t inode_id) const {
   GFS_RETURN_IF_ERROR(ValidatePath(path));
   proto::LogEntry entry;
   entry.mutable_extend_file()->set_path(path);
   entry.mutable_extend_file()->set_length(length);
   entry.mutable_extend_file()->set_inode_id(inode_id);
-  ApplyResult result = Propose(std::move(entry));
-  GFS_RETURN_IF_ERROR(result.status);
-  return std::move(result.info);
+  return entry;
 }
 
 Result<proto::FileInfo> Namespace::Stat(const std::string& path) {

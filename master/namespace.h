@@ -68,10 +68,11 @@ class Namespace {
   Status Snapshot(const std::string& src, const std::string& dst,
                   const std::vector<uint64_t>& frozen_handles);
 
-  // Raises the length of file `path` to `length` if shorter; returns its attributes.
-  // With `inode_id` set, the file is that inode wherever it is now.
-  Result<proto::FileInfo> ExtendFile(const std::string& path, uint64_t length,
-                                     uint64_t inode_id = 0);
+  // The entry that raises the length of file `path` to `length` if shorter; applied, it
+  // returns the file's attributes. With `inode_id` set, the file is that inode wherever
+  // it is now.
+  Result<proto::LogEntry> ExtendFileEntry(const std::string& path, uint64_t length,
+                                          uint64_t inode_id) const;
 
   Result<proto::FileInfo> Stat(const std::string& path);
   // Fills `response` with one page of `path`'s entries after `start_after`.
