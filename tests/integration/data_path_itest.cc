@@ -687,23 +687,22 @@ TEST_F(DataPathTest, MalformedInlineDataIsRefused) {
     for (bool append : {false, true}) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+      auto fill = [&](auto* req) {
+        req->set_handle(42);
+        req->set_version(1);
+        req->set_data_id(c.data_id);
+        req->set_length(c.length);
+        req->set_inline_data(std::string(c.inline_bytes, 'x'));
+      };
       grpc::Status s;
       if (append) {
         proto::AppendRequest req;
-        req.set_handle(42);
-        req.set_version(1);
-        req.set_data_id(c.data_id);
-        req.set_length(c.length);
-        req.set_inline_data(std::string(c.inline_bytes, 'x'));
+        fill(&req);
         proto::AppendResponse resp;
         s = stub->Append(&ctx, req, &resp);
       } else {
         proto::WriteRequest req;
-        req.set_handle(42);
-        req.set_version(1);
-        req.set_data_id(c.data_id);
-        req.set_length(c.length);
-        req.set_inline_data(std::string(c.inline_bytes, 'x'));
+        fill(&req);
         proto::WriteResponse resp;
         s = stub->Write(&ctx, req, &resp);
       }
