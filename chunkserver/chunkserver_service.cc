@@ -105,8 +105,6 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
 
   bool first = true;
   do {
-    Status appended = buffer_->Append(data_id, msg.data());
-    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
     if (down != nullptr) {
       proto::PushDataRequest forward;
       if (first) {
@@ -114,13 +112,18 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
         forward.set_length(msg.length());
         for (int i = 1; i < msg.chain_size(); ++i) forward.add_chain(msg.chain(i));
       }
-      forward.mutable_data()->swap(*msg.mutable_data());  // kept above: no copy needed
-      if (!down->Write(forward)) {
+      forward.mutable_data()->swap(*msg.mutable_data());
+      const bool forwarded = down->Write(forward);
+      forward.mutable_data()->swap(*msg.mutable_data());  // back, to keep
+      if (!forwarded) {
         Status s = FromGrpc(down->Finish());
         if (s.ok()) s = Status::Unavailable("stream closed");
         return fail(Status::Unavailable("forwarding push to " + next + ": " + s.ToString()));
       }
     }
+    Status appended = buffer_->Append(data_id, std::move(*msg.mutable_data()));
+    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
+    msg.mutable_data()->clear();  // moved from: valid, but say what it holds
     first = false;
   } while (reader->Read(&msg));
 
@@ -159,16 +162,20 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
     } else if (!m.inline_data().empty()) {
       GFS_RETURN_IF_ERROR(store_->Write(m.handle(), m.offset(), m.inline_data()));
     } else if (m.length() > 0) {
-      Result<std::shared_ptr<const std::string>> data = buffer_->Get(m.data_id());
+      Result<std::shared_ptr<const PushedData>> data = buffer_->Get(m.data_id());
       if (!data.ok()) {
         return Status::Aborted("pushed data " + std::to_string(m.data_id()) +
                                " is not here (never pushed, or expired)");
       }
-      if ((*data)->size() != m.length()) {
-        return Status::InvalidArgument("pushed data has " + std::to_string((*data)->size()) +
+      if ((*data)->size != m.length()) {
+        return Status::InvalidArgument("pushed data has " + std::to_string((*data)->size) +
                                        " bytes, the mutation names " + std::to_string(m.length()));
       }
-      GFS_RETURN_IF_ERROR(store_->Write(m.handle(), m.offset(), **data));
+      uint64_t at = m.offset();
+      for (const std::string& piece : (*data)->pieces) {
+        GFS_RETURN_IF_ERROR(store_->Write(m.handle(), at, piece));
+        at += piece.size();
+      }
     }
     if (m.flush()) GFS_RETURN_IF_ERROR(store_->Sync(m.handle()));
     return Status::OK();

@@ -4,6 +4,13 @@
 
 namespace gfs::chunkserver {
 
+std::string PushedData::Joined() const {
+  std::string all;
+  all.reserve(size);
+  for (const std::string& piece : pieces) all += piece;
+  return all;
+}
+
 PushBuffer::PushBuffer(uint64_t capacity_bytes, std::chrono::milliseconds ttl, Clock* clock)
     : capacity_bytes_(capacity_bytes), ttl_(ttl), clock_(clock) {}
 
@@ -27,17 +34,14 @@ Status PushBuffer::Reserve(uint64_t data_id, uint64_t length) {
   }
   Entry entry;
   entry.reserved = length;
-  entry.data = std::make_shared<std::string>();
-  // The whole length is charged against the capacity already, so allocating it now
-  // costs nothing extra and spares the appends from regrowing (and copying) the buffer.
-  entry.data->reserve(length);
+  entry.data = std::make_shared<PushedData>();
   entry.created_us = clock_->MonotonicMicros();
   entries_.emplace(data_id, std::move(entry));
   used_bytes_ += length;
   return Status::OK();
 }
 
-Status PushBuffer::Append(uint64_t data_id, std::string_view piece) {
+Status PushBuffer::Append(uint64_t data_id, std::string piece) {
   MutexLock lock(&mu_);
   auto it = entries_.find(data_id);
   const int64_t now = clock_->MonotonicMicros();
@@ -55,13 +59,20 @@ Status PushBuffer::Append(uint64_t data_id, std::string_view piece) {
   if (entry.complete) {
     return Status::FailedPrecondition(IdName(data_id) + " is already complete");
   }
-  if (piece.size() > entry.reserved - entry.data->size()) {
+  PushedData& data = *entry.data;
+  if (piece.size() > entry.reserved - data.size) {
     return Status::InvalidArgument(IdName(data_id) + ": " + std::to_string(piece.size()) +
                                    " more bytes would pass the reserved " +
                                    std::to_string(entry.reserved) + " (have " +
-                                   std::to_string(entry.data->size()) + ")");
+                                   std::to_string(data.size) + ")");
   }
-  entry.data->append(piece.data(), piece.size());
+  if (piece.empty()) return Status::OK();
+  data.size += piece.size();
+  if (data.pieces.empty() || piece.size() >= kMinPieceBytes) {
+    data.pieces.push_back(std::move(piece));
+  } else {
+    data.pieces.back().append(piece);
+  }
   return Status::OK();
 }
 
@@ -73,8 +84,8 @@ Status PushBuffer::Complete(uint64_t data_id) {
     return Status::NotFound(IdName(data_id) + " is not in the push buffer (expired?)");
   }
   Entry& entry = it->second;
-  if (entry.data->size() != entry.reserved) {
-    return Status::InvalidArgument(IdName(data_id) + ": " + std::to_string(entry.data->size()) +
+  if (entry.data->size != entry.reserved) {
+    return Status::InvalidArgument(IdName(data_id) + ": " + std::to_string(entry.data->size) +
                                    " of " + std::to_string(entry.reserved) + " bytes arrived");
   }
   entry.complete = true;
@@ -89,7 +100,7 @@ void PushBuffer::Remove(uint64_t data_id) {
   entries_.erase(it);
 }
 
-Result<std::shared_ptr<const std::string>> PushBuffer::Get(uint64_t data_id) {
+Result<std::shared_ptr<const PushedData>> PushBuffer::Get(uint64_t data_id) {
   MutexLock lock(&mu_);
   auto it = entries_.find(data_id);
   if (it == entries_.end() ||
@@ -100,7 +111,7 @@ Result<std::shared_ptr<const std::string>> PushBuffer::Get(uint64_t data_id) {
     return Status::NotFound(IdName(data_id) + " has not been completely pushed");
   }
   // Shared, not copied: the caller may keep using the bytes after the entry is removed.
-  return std::shared_ptr<const std::string>(it->second.data);
+  return std::shared_ptr<const PushedData>(it->second.data);
 }
 
 size_t PushBuffer::ExpireOld() {

@@ -1,7 +1,9 @@
 // PushBuffer: data pushed by clients, waiting for the mutation that uses it.
 //
 // An entry is created by Reserve() when a push starts (its full length counted against
-// the capacity at once), filled by Append(), and usable by Get() once Complete().
+// the capacity at once), filled by Append(), and usable by Get() once Complete(). The
+// pieces of a push are kept as they arrived, moved in rather than copied (a chunkserver
+// copied every pushed byte once more for that alone).
 // Entries that no mutation used expire `ttl` after they were reserved; an incomplete
 // push that was aborted is dropped at once. The buffer never holds more than
 // `capacity_bytes`: a Reserve past it is ResourceExhausted.
@@ -14,7 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -22,24 +24,39 @@
 
 namespace gfs::chunkserver {
 
+// The bytes of one complete push, in order.
+struct PushedData {
+  // Each piece at least PushBuffer::kMinPieceBytes, except the first when it is all
+  // there is: smaller pieces are joined to the one before.
+  std::vector<std::string> pieces;
+  uint64_t size = 0;
+
+  // The whole push as one string (a copy).
+  std::string Joined() const;
+};
+
 class PushBuffer {
  public:
+  // Pieces smaller than this are copied onto the previous one, so that whoever writes
+  // the pieces out does not make one small write per tiny piece.
+  static constexpr size_t kMinPieceBytes = 64 << 10;
+
   // `clock` must outlive the buffer.
   PushBuffer(uint64_t capacity_bytes, std::chrono::milliseconds ttl, Clock* clock);
 
   // Starts an entry of `length` bytes. Drops expired entries first. AlreadyExists if
   // `data_id` is in use; ResourceExhausted (naming the sizes) if it does not fit.
   Status Reserve(uint64_t data_id, uint64_t length) EXCLUDES(mu_);
-  // Adds bytes to a reserved, incomplete entry. NotFound if there is none (expired);
-  // InvalidArgument if the bytes would pass the reserved length.
-  Status Append(uint64_t data_id, std::string_view piece) EXCLUDES(mu_);
+  // Adds bytes to a reserved, incomplete entry, taking over `piece`. NotFound if there
+  // is none (expired); InvalidArgument if the bytes would pass the reserved length.
+  Status Append(uint64_t data_id, std::string piece) EXCLUDES(mu_);
   // Marks the entry usable. InvalidArgument if fewer bytes than reserved arrived.
   Status Complete(uint64_t data_id) EXCLUDES(mu_);
   // Drops an entry, complete or not; no-op if absent.
   void Remove(uint64_t data_id) EXCLUDES(mu_);
 
   // The bytes of a complete entry. NotFound if absent, incomplete or expired.
-  Result<std::shared_ptr<const std::string>> Get(uint64_t data_id) EXCLUDES(mu_);
+  Result<std::shared_ptr<const PushedData>> Get(uint64_t data_id) EXCLUDES(mu_);
 
   // Drops entries older than the ttl; returns how many.
   size_t ExpireOld() EXCLUDES(mu_);
@@ -50,7 +67,7 @@ class PushBuffer {
  private:
   struct Entry {
     uint64_t reserved = 0;
-    std::shared_ptr<std::string> data;
+    std::shared_ptr<PushedData> data;
     bool complete = false;
     int64_t created_us = 0;
   };

@@ -26,22 +26,52 @@ TEST_F(PushBufferTest, ReserveAppendCompleteGet) {
   ASSERT_OK(buffer_.Append(7, ""));
   ASSERT_OK(buffer_.Append(7, "world"));
   ASSERT_OK(buffer_.Complete(7));
-  Result<std::shared_ptr<const std::string>> got = buffer_.Get(7);
+  Result<std::shared_ptr<const PushedData>> got = buffer_.Get(7);
   ASSERT_OK(got);
-  EXPECT_EQ(**got, "helloworld");
+  EXPECT_EQ((*got)->Joined(), "helloworld");
+  EXPECT_EQ((*got)->size, 10u);
   // Get does not consume; the bytes outlive Remove for whoever holds them.
   ASSERT_OK(buffer_.Get(7));
   buffer_.Remove(7);
-  EXPECT_EQ(**got, "helloworld");
+  EXPECT_EQ((*got)->Joined(), "helloworld");
   ASSERT_CODE(buffer_.Get(7), StatusCode::kNotFound);
 }
 
 TEST_F(PushBufferTest, EmptyEntry) {
   ASSERT_OK(buffer_.Reserve(1, 0));
   ASSERT_OK(buffer_.Complete(1));
-  Result<std::shared_ptr<const std::string>> got = buffer_.Get(1);
+  Result<std::shared_ptr<const PushedData>> got = buffer_.Get(1);
   ASSERT_OK(got);
-  EXPECT_TRUE((*got)->empty());
+  EXPECT_EQ((*got)->size, 0u);
+  EXPECT_TRUE((*got)->pieces.empty());
+}
+
+// Large pieces are kept as they came, their bytes not copied; small ones are joined to
+// the piece before them.
+TEST(PushBufferPiecesTest, LargePiecesAreMovedInSmallOnesJoined) {
+  ManualClock clock;
+  PushBuffer buffer(10 << 20, milliseconds(5000), &clock);
+  const size_t big = PushBuffer::kMinPieceBytes;
+  const std::string a(big, 'a'), b(big + 1, 'b');
+  const uint64_t total = 3 + big + 1 + big + 1;
+  ASSERT_OK(buffer.Reserve(1, total));
+  ASSERT_OK(buffer.Append(1, "xyz"));  // the first piece, however small
+  ASSERT_OK(buffer.Append(1, std::string(a)));
+  ASSERT_OK(buffer.Append(1, "c"));  // joined to a's piece
+  std::string last = b;
+  const char* last_bytes = last.data();
+  ASSERT_OK(buffer.Append(1, std::move(last)));
+  ASSERT_OK(buffer.Complete(1));
+  Result<std::shared_ptr<const PushedData>> got = buffer.Get(1);
+  ASSERT_OK(got);
+  const std::vector<std::string>& pieces = (*got)->pieces;
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[0], "xyz");
+  EXPECT_EQ(pieces[1], a + "c");
+  EXPECT_EQ(pieces[2], b);
+  EXPECT_EQ(pieces[2].data(), last_bytes) << "a large piece was copied, not moved in";
+  EXPECT_EQ((*got)->size, total);
+  EXPECT_EQ((*got)->Joined(), "xyz" + a + "c" + b);
 }
 
 TEST_F(PushBufferTest, CapacityExceeded) {
@@ -72,7 +102,7 @@ TEST_F(PushBufferTest, AppendPastReservedRefused) {
   // The refused piece left the entry as it was.
   ASSERT_OK(buffer_.Append(1, "d"));
   ASSERT_OK(buffer_.Complete(1));
-  EXPECT_EQ(**buffer_.Get(1), "abcd");
+  EXPECT_EQ((*buffer_.Get(1))->Joined(), "abcd");
   ASSERT_CODE(buffer_.Append(1, "e"), StatusCode::kFailedPrecondition);
 }
 
