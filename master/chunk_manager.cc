@@ -12,8 +12,8 @@
 namespace gfs::master {
 namespace {
 
-// Runs `fn(address)` for every address at once on `pool`; returns the statuses in
-// order.
+// Runs `fn(address)` for every address at once, the last on this thread (which would
+// only wait for it) and the others on `pool`; returns the statuses in order.
 template <typename Fn>
 std::vector<Status> CallAll(WorkerPool* pool, const std::vector<std::string>& addresses, Fn fn) {
   std::vector<Status> results(addresses.size());
@@ -23,7 +23,8 @@ std::vector<Status> CallAll(WorkerPool* pool, const std::vector<std::string>& ad
       results[i] = fn(addresses[i]);
       all_done.CountDown();
     };
-    if (!pool->Submit(call)) call();  // the pool is shutting down: call here
+    const bool last = i + 1 == addresses.size();
+    if (last || !pool->Submit(call)) call();  // also when the pool is shutting down
   }
   all_done.Wait();
   return results;
