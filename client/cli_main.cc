@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "client/cli.h"
+#include "common/daemon.h"
 #include "gfs/client.h"
 
 int main(int argc, char** argv) {
+  gfs::TurnOffMutexDeadlockDetection();
   // No gflags parsing: the command line belongs to RunCli (`ls -l` is not a gflag).
   // Library logs go to stderr, and only when they matter.
   FLAGS_logtostderr = true;

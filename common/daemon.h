@@ -1,4 +1,5 @@
-// Start-up and shutdown shared by the gfs daemons.
+// Start-up and shutdown shared by the gfs daemons (and, for the deadlock detector, by
+// the client programs).
 #pragma once
 
 namespace gfs {
@@ -9,6 +10,11 @@ namespace gfs {
 // hard limit, and turns off absl's mutex deadlock detector (see daemon.cc). Call first
 // thing in main().
 void InitDaemon(int* argc, char*** argv, const char* usage);
+
+// Turns off absl's mutex deadlock detector, which Debian's absl leaves on and every
+// gRPC lock then pays for. InitDaemon calls it; client programs (gfs, gfs-bench) call
+// it first thing in main().
+void TurnOffMutexDeadlockDetection();
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
 int WaitForTerminationSignal();

@@ -15,6 +15,7 @@
 #include "client/bench/data_workloads.h"
 #include "client/bench/metadata_workloads.h"
 #include "client/bench/stream_ceiling.h"
+#include "common/daemon.h"
 
 DEFINE_string(master, "127.0.0.1:7000", "Master address(es), comma-separated.");
 DEFINE_string(workloads, "ping,stat,ls,mkdir,rename",
@@ -67,6 +68,7 @@ bool IsMetadataWorkload(const std::string& w) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gfs::TurnOffMutexDeadlockDetection();
   gflags::SetUsageMessage("gfs-bench --master=HOST:PORT [--workloads=...] [--threads=1,8]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
