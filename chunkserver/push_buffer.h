@@ -26,8 +26,8 @@ namespace gfs::chunkserver {
 
 // The bytes of one complete push, in order.
 struct PushedData {
-  // Each piece at least PushBuffer::kMinPieceBytes, except the first when it is all
-  // there is: smaller pieces are joined to the one before.
+  // Every piece but the first holds at least PushBuffer::kMinPieceBytes: smaller ones
+  // are joined to the piece before.
   std::vector<std::string> pieces;
   uint64_t size = 0;
 

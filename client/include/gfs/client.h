@@ -53,10 +53,11 @@ struct ClientOptions {
   size_t write_unit_bytes = 8 << 20;
   // Size of one message of the PushData stream.
   size_t push_piece_bytes = 1 << 20;
-  // A write mutation or record append of at most this many bytes carries its data to the
-  // primary, which hands it on to the secondaries, instead of pushing it along the chain
-  // of replicas first: one call instead of four for a small file. 0 pushes everything;
-  // the chunkservers take at most 64 KiB this way, so larger values act as 64 KiB.
+  // A write mutation or record append of at most this many bytes carries its data in
+  // its call to the primary, which hands it on to the secondaries, instead of pushing it
+  // along the chain of replicas first (a push stream through every replica saved per
+  // small write). 0 pushes everything; the chunkservers take at most 64 KiB this way, so
+  // larger values act as 64 KiB.
   size_t inline_write_bytes = 64 << 10;
   // Total time one chunk mutation or one chunk read may spend retrying before it gives
   // up with an error naming the path and offset.
