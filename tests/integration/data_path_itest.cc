@@ -631,15 +631,17 @@ TEST_F(DataPathTest, FlippedByteOnDiskIsDetectedAndReadsFailOver) {
 
 // Small writes and appends carry their data to the primary inline; larger ones, and
 // every one of a client told not to, push it along the chain first. Both kinds, mixed
-// on one chunk, leave every replica with the same bytes.
+// on one chunk, leave every replica with the same bytes. The pushing client sends
+// pieces that end inside checksum blocks, which each replica writes one by one.
 TEST_F(DataPathTest, InlineAndPushedMutationsInterleave) {
   ClientOptions push_only = DataClientOptions();
   push_only.inline_write_bytes = 0;
+  push_only.push_piece_bytes = 100000;
   std::unique_ptr<Client> pusher = cluster_->NewClient(push_only);
   const std::string path = "/mixed";
   std::string model = RandomBytes(rng_, 200 << 10);
   ASSERT_OK(PutFile(client_.get(), path, model, rng_));
-  const uint64_t sizes[] = {1, 4096, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 100000};
+  const uint64_t sizes[] = {1, 4096, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 100000, 300001};
   int i = 0;
   for (uint64_t size : sizes) {
     for (Client* client : {client_.get(), pusher.get()}) {
