@@ -16,9 +16,10 @@ class Snapshotter;
 
 // The namespace mutations (Mkdir, CreateFile, Delete, Rename, ExtendFile) are served
 // through gRPC's callback API: the handler hands its proposal to the op log and returns,
-// and the op log's syncer finishes the call once the entry is durable. A thread no longer waits
-// out every fsync per call in flight, and a group's calls are finished together
-// (measured before: about 10 context switches per durable mkdir against 5 per ping).
+// and the op log's thread finishes the call once the entry is durable. A thread no
+// longer waits out every fsync per call in flight, and a group's calls are finished
+// together (measured before: about 10 context switches per durable mkdir against 5 per
+// ping).
 class MasterServiceImpl final : public proto::MasterService::WithCallbackMethod_Mkdir<
                                     proto::MasterService::WithCallbackMethod_CreateFile<
                                         proto::MasterService::WithCallbackMethod_Delete<

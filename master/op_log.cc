@@ -96,17 +96,14 @@ OpLog::OpLog(OpLogOptions options, StateMachine* state_machine, std::unique_ptr<
       state_machine_(state_machine),
       env_(std::move(env)),
       db_(std::move(db)),
-      written_position_(position),
       position_(std::move(position)) {
   // Everything in the database at open is durable (recovered from disk).
   std::shared_ptr<const rocksdb::Snapshot> snapshot = TakeSnapshot();
   {
     MutexLock lock(&mu_);
-    written_snapshot_ = snapshot;
     durable_snapshot_ = std::move(snapshot);
   }
-  applier_ = std::thread([this] { ApplyLoop(); });
-  syncer_ = std::thread([this] { SyncLoop(); });
+  thread_ = std::thread([this] { Loop(); });
 }
 
 OpLog::~OpLog() {
@@ -115,12 +112,10 @@ OpLog::~OpLog() {
     stop_ = true;
     queued_cv_.SignalAll();
   }
-  // The applier finishes what is queued, the syncer makes it durable and answers it.
-  applier_.join();
-  syncer_.join();
+  // The log's thread commits and answers what is queued first.
+  thread_.join();
   {
     MutexLock lock(&mu_);
-    written_snapshot_.reset();
     durable_snapshot_.reset();
   }
   rocksdb::Status s = db_->Close();
@@ -140,7 +135,7 @@ ApplyResult OpLog::Propose(const proto::LogEntry& entry) {
     result = std::move(r);
     answered.CountDown();
   });
-  // Every proposal is answered: by the syncer, which answers even after a failure.
+  // Every proposal is answered: by the log's thread, which answers even after a failure.
   answered.Wait();
   return result;
 }
@@ -166,7 +161,7 @@ void OpLog::ProposeAsync(const proto::LogEntry& entry, Callback done) {
   done(ApplyResult{refused, {}});
 }
 
-void OpLog::ApplyLoop() {
+void OpLog::Loop() {
   // RocksDB counts per-thread perf statistics by default, which nothing here reads;
   // without them the op log (measured alone, 8 proposers) spent 62 instead of 66 us of
   // CPU per entry.
@@ -174,77 +169,48 @@ void OpLog::ApplyLoop() {
   MutexLock lock(&mu_);
   while (true) {
     while (queue_.empty() && !stop_) queued_cv_.Wait();
-    if (queue_.empty()) break;  // stopping, and all queued was applied
-    AppliedGroup group;
-    while (!queue_.empty() && group.proposals.size() < options_.max_group_entries) {
-      group.proposals.push_back(std::move(queue_.front()));
+    if (queue_.empty()) break;  // stopping, and everything queued was answered
+    std::vector<Pending> group;
+    while (!queue_.empty() && group.size() < options_.max_group_entries) {
+      group.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    if (failure_.ok()) {
-      const proto::LogPosition start = written_position_;
-      mu_.Unlock();
-      apply_mu_.Lock();
-      const proto::LogPosition end = ApplyGroup(&group.proposals, start);
-      // Taken before the next group writes: the state as of this group.
-      std::shared_ptr<const rocksdb::Snapshot> snapshot =
-          end.index() != start.index() ? TakeSnapshot() : nullptr;
-      apply_mu_.Unlock();
-      mu_.Lock();
-      if (snapshot != nullptr) {
-        written_position_ = end;
-        written_snapshot_ = std::move(snapshot);
-        ++last_write_;
-        stats_.logged_entries += end.index() - start.index();
-      }
-    }
-    // Every answer of the group may rest on any write made so far (its own, or an
-    // earlier group's that it read): none is given before all of them are durable.
-    group.write = last_write_;
-    unsynced_.push_back(std::move(group));
-    applied_cv_.Signal();
-  }
-  applier_done_ = true;
-  applied_cv_.Signal();
-}
-
-void OpLog::SyncLoop() {
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // as in ApplyLoop
-  MutexLock lock(&mu_);
-  while (true) {
-    while (unsynced_.empty() && !applier_done_) applied_cv_.Wait();
-    if (unsynced_.empty()) break;  // the applier ended and everything was answered
-    if (durable_write_ < last_write_ && failure_.ok()) {
-      // Cover every write made so far.
-      const uint64_t target = last_write_;
-      const proto::LogPosition target_position = written_position_;
-      std::shared_ptr<const rocksdb::Snapshot> target_snapshot = written_snapshot_;
-      mu_.Unlock();
-      const rocksdb::Status s = db_->SyncWAL();
-      mu_.Lock();
-      if (s.ok()) {
-        durable_write_ = target;
-        position_ = target_position;
-        durable_snapshot_ = std::move(target_snapshot);
-        ++stats_.synced_writes;
-      } else {
-        failure_ = FromRocksDb(s, "syncing the master op log")
-                       .Prepend("the op log cannot be made durable; restart the master");
-        LOG(ERROR) << failure_.ToString();
-      }
-    }
-    std::vector<Pending> answered;
-    while (!unsynced_.empty() && (unsynced_.front().write <= durable_write_ || !failure_.ok())) {
-      for (Pending& p : unsynced_.front().proposals) answered.push_back(std::move(p));
-      unsynced_.pop_front();
-    }
+    if (failure_.ok()) CommitGroup(&group);
+    // After a failed write or fsync no proposal of the group may be answered OK: its
+    // entry may not be durable.
     const Status failure = failure_;
     mu_.Unlock();
-    for (Pending& p : answered) {
+    for (Pending& p : group) {
       if (!failure.ok() && p.result.status.ok()) p.result = ApplyResult{failure, {}};
       p.done(std::move(p.result));
     }
     mu_.Lock();
   }
+}
+
+void OpLog::CommitGroup(std::vector<Pending>* group) {
+  const proto::LogPosition start = position_;
+  mu_.Unlock();
+  apply_mu_.Lock();
+  const proto::LogPosition end = ApplyGroup(group, start);
+  // The state as of this group, for readers once it is durable.
+  std::shared_ptr<const rocksdb::Snapshot> snapshot =
+      end.index() != start.index() ? TakeSnapshot() : nullptr;
+  apply_mu_.Unlock();
+  rocksdb::Status synced;
+  if (snapshot != nullptr) synced = db_->SyncWAL();
+  mu_.Lock();
+  if (snapshot == nullptr) return;  // nothing written (or the write failed: failure_ says)
+  stats_.logged_entries += end.index() - start.index();
+  if (!synced.ok()) {
+    failure_ = FromRocksDb(synced, "syncing the master op log")
+                   .Prepend("the op log cannot be made durable; restart the master");
+    LOG(ERROR) << failure_.ToString();
+    return;
+  }
+  position_ = end;
+  durable_snapshot_ = std::move(snapshot);
+  ++stats_.synced_writes;
 }
 
 proto::LogPosition OpLog::ApplyGroup(std::vector<Pending>* group, const proto::LogPosition& start) {
@@ -272,7 +238,7 @@ proto::LogPosition OpLog::ApplyGroup(std::vector<Pending>* group, const proto::L
   proto::LogPosition end = start;
   end.set_index(index);
   txn.PutProto(LogPositionKey(), end);
-  // Durable later, by the syncer's fsync of the WAL.
+  // Durable once CommitGroup has fsync'd the WAL.
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), txn.batch());
   if (!s.ok()) {
     // Nothing of the group is in the database, and answers computed from its writes
