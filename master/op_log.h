@@ -134,7 +134,7 @@ class OpLog {
   struct Stats {
     uint64_t proposals = 0;       // Propose calls
     uint64_t logged_entries = 0;  // entries that got an index
-    uint64_t synced_writes = 0;   // WAL fsyncs (each covers one or more groups)
+    uint64_t synced_writes = 0;   // WAL fsyncs (one per group that logged something)
   };
   Stats stats() const EXCLUDES(mu_);
 
