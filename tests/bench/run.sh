@@ -19,9 +19,8 @@
 # Bounds: write (3 replicas on one disk) = disk write / 3; read = min(stream ceiling,
 # disk read), each disk figure the median of three dd rounds; stat and mkdir = the
 # ping ceiling (8 threads); smallfile_create with 8 threads = 2x its 1-thread rate (the
-# median run of three each);
-# write CPU = MooseFS's 17 CPU-s per GiB (lower is better). The others have no bound
-# here and print '-'.
+# median run of three each); write CPU = MooseFS's 17 CPU-s per GiB (lower is better).
+# The others have no bound here and print '-'.
 set -euo pipefail
 
 usage() {

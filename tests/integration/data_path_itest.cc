@@ -751,6 +751,18 @@ TEST_F(DataPathTest, RenameOrRecreateNeverRedirectsWrites) {
   ASSERT_OK((*writer)->Write("after"));
   ASSERT_OK((*writer)->Close());
   EXPECT_EQ(*client_->ReadAt("/x/moved", 0, 100), "before after");
+  // A writer whose file is deleted under it: its next Sync fails, naming the file, and
+  // no new file appears at the path.
+  auto orphan = client_->Create("/x/doomed", 3);
+  ASSERT_OK(orphan);
+  ASSERT_OK((*orphan)->Write("kept "));
+  ASSERT_OK((*orphan)->Sync());
+  ASSERT_OK(client_->Delete("/x/doomed", false));
+  ASSERT_OK((*orphan)->Write("lost"));
+  const Status closed = (*orphan)->Close();
+  EXPECT_FALSE(closed.ok()) << "Close of a deleted file succeeded";
+  EXPECT_NE(closed.message().find("/x/doomed"), std::string::npos) << closed.ToString();
+  ASSERT_CODE(client_->Stat("/x/doomed"), StatusCode::kNotFound);
 }
 
 TEST_F(DataPathTest, AdminReportAndFsckSeeDeadServers) {

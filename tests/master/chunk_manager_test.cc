@@ -535,12 +535,6 @@ TEST_F(ChunkManagerTest, AFullReportBuiltBeforeACreationKeepsTheNewReplica) {
   for (const std::string& address : locations.chunks(0).replicas()) EXPECT_NE(address, late);
 }
 
-}  // namespace
-}  // namespace gfs::master
-
-namespace gfs::master {
-namespace {
-
 // Writers that ask for the lease of a chunk nobody has yet race to create it; the
 // losers then ask for the winner's chunk, possibly before the winner recorded where it
 // lives. No replica may be left behind at an old version by such a race.
