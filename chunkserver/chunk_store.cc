@@ -26,19 +26,27 @@ namespace {
 
 constexpr uint64_t kBlock = kChecksumBlockBytes;
 
-// Sidecar layout, all integers little-endian:
+// A chunk file's layout (chunk_store.h), all integers little-endian:
 //   [0, 8)   magic            [8, 12)  format           [12, 16) block size
-//   [16, 24) handle           [24, 32) version          [32, 60) zero
-//   [60, 64) CRC-32C of [0, 60)
+//   [16, 24) handle           [24, 32) version          [32, 40) data offset
+//   [40, 60) zero             [60, 64) CRC-32C of [0, 60)
 //   [64 + 4 * i, 68 + 4 * i)  CRC-32C of data block i
+//   [data offset, ...)        the data
 // The header is smaller than any disk sector, so rewriting it (SetVersion) cannot tear
 // on real hardware; if it does anyway its checksum catches it at Open.
-constexpr uint64_t kMetaMagic = 0x4154454d4b4e4843ull;  // "CHNKMETA"
-constexpr uint32_t kMetaFormat = 1;
+constexpr uint64_t kFileMagic = 0x4b4e554843534647ull;  // "GFSCHUNK"
+constexpr uint32_t kFileFormat = 2;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kHeaderCrcOffset = 60;
-// A sidecar larger than this (a 64 GiB chunk's worth of CRCs) is garbage, not metadata.
-constexpr uint64_t kMaxMetaBytes = kHeaderBytes + 4 * (1ull << 20);
+// Room for the CRCs of a 64 GiB chunk: a larger data offset is garbage, not a header.
+constexpr uint64_t kMaxDataOffset = kHeaderBytes + 4 * (1ull << 20);
+
+// The format before this one kept the CRCs in a sidecar, <handle>.meta: the same header
+// without a data offset (magic "CHNKMETA", format 1), then the CRC slots; the .chunk
+// file held only the data. Open migrates such chunks (MigrateLegacyChunks).
+constexpr uint64_t kLegacyMetaMagic = 0x4154454d4b4e4843ull;  // "CHNKMETA"
+constexpr uint32_t kLegacyFormat = 1;
+constexpr uint64_t kMaxLegacyMetaBytes = kHeaderBytes + 4 * (1ull << 20);
 
 // Zeros standing in for the bytes of a block past the end of the data.
 const char kZeros[kBlock] = {};
@@ -81,15 +89,65 @@ uint32_t BlockCrc(const char* data, size_t n) {
   return n < kBlock ? crc32c::Extend(crc, kZeros, kBlock - n) : crc;
 }
 
-std::string EncodeHeader(uint64_t handle, uint64_t version) {
+// Where a new chunk's data starts: past the CRC slots of a chunk of `max_chunk_bytes`,
+// rounded up to a page.
+uint64_t DataOffsetFor(uint64_t max_chunk_bytes) {
+  const uint64_t slots_end = kHeaderBytes + 4 * ((max_chunk_bytes + kBlock - 1) / kBlock);
+  return std::min(kMaxDataOffset, (slots_end + 4095) / 4096 * 4096);
+}
+
+// The largest data a chunk whose data starts at `data_offset` can hold: one CRC slot per
+// block fits before the data.
+uint64_t CapacityFor(uint64_t data_offset) { return (data_offset - kHeaderBytes) / 4 * kBlock; }
+
+struct Header {
+  uint64_t handle = 0;
+  uint64_t version = 0;
+  uint64_t data_offset = 0;
+};
+
+std::string EncodeHeader(uint64_t magic, uint32_t format, const Header& header) {
   std::string h(kHeaderBytes, '\0');
-  EncodeFixed64(&h[0], kMetaMagic);
-  EncodeFixed32(&h[8], kMetaFormat);
+  EncodeFixed64(&h[0], magic);
+  EncodeFixed32(&h[8], format);
   EncodeFixed32(&h[12], static_cast<uint32_t>(kBlock));
-  EncodeFixed64(&h[16], handle);
-  EncodeFixed64(&h[24], version);
+  EncodeFixed64(&h[16], header.handle);
+  EncodeFixed64(&h[24], header.version);
+  if (format != kLegacyFormat) EncodeFixed64(&h[32], header.data_offset);
   EncodeFixed32(&h[kHeaderCrcOffset], crc32c::Value(h.data(), kHeaderCrcOffset));
   return h;
+}
+
+std::string EncodeHeader(const Header& header) {
+  return EncodeHeader(kFileMagic, kFileFormat, header);
+}
+
+// Decodes the kHeaderBytes at `p`, read from `path`, which must name chunk `handle` in
+// the given format. DataLoss, naming the path and the fault, if they do not.
+Result<Header> DecodeHeader(const char* p, uint64_t magic, uint32_t format, uint64_t handle,
+                            const std::string& path) {
+  if (DecodeFixed32(p + kHeaderCrcOffset) != crc32c::Value(p, kHeaderCrcOffset)) {
+    return Status::DataLoss(path + ": header checksum mismatch");
+  }
+  if (DecodeFixed64(p) != magic) return Status::DataLoss(path + ": bad magic");
+  if (DecodeFixed32(p + 8) != format) {
+    return Status::DataLoss(path + ": unknown format " + std::to_string(DecodeFixed32(p + 8)));
+  }
+  if (DecodeFixed32(p + 12) != kBlock) return Status::DataLoss(path + ": bad block size");
+  Header header;
+  header.handle = DecodeFixed64(p + 16);
+  if (header.handle != handle) {
+    return Status::DataLoss(path + ": header names handle " + HandleHex(header.handle));
+  }
+  header.version = DecodeFixed64(p + 24);
+  if (format != kLegacyFormat) {
+    header.data_offset = DecodeFixed64(p + 32);
+    if (header.data_offset < kHeaderBytes + 4 || header.data_offset > kMaxDataOffset ||
+        header.data_offset % 4 != 0) {
+      return Status::DataLoss(path + ": bad data offset " + std::to_string(header.data_offset));
+    }
+  }
+  return header;
 }
 
 // Reads up to `n` bytes at `offset`, stopping early only at end of file. Returns how
@@ -142,13 +200,13 @@ Status SyncDir(const std::string& dir) {
   return s;
 }
 
-Result<int> OpenFile(const std::string& path, int flags, mode_t mode = 0644) {
+Result<int> OpenPath(const std::string& path, int flags, mode_t mode = 0644) {
   int fd;
   do {
     fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-    // Every chunk keeps two descriptors open; the limit must allow for that.
+    // Every chunk in the open-file cache keeps a descriptor open.
     return Status::ResourceExhausted("open " + path + ": " + std::strerror(errno) +
                                      " (raise RLIMIT_NOFILE)");
   }
@@ -188,12 +246,23 @@ bool ParseName(const std::string& name, const std::string& suffix, uint64_t* han
   return true;
 }
 
+// Closes a descriptor when it goes out of scope.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd() { ::close(fd_); }
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+
+ private:
+  const int fd_;
+};
+
 // One replica. Its fields are only touched under `mu`.
 struct Chunk {
   explicit Chunk(uint64_t h) : handle(h) {}
   ~Chunk() {
-    if (data_fd >= 0) ::close(data_fd);
-    if (meta_fd >= 0) ::close(meta_fd);
+    if (fd >= 0) ::close(fd);
   }
   Chunk(const Chunk&) = delete;
   Chunk& operator=(const Chunk&) = delete;
@@ -205,11 +274,14 @@ struct Chunk {
   bool live GUARDED_BY(mu) = false;
   uint64_t version GUARDED_BY(mu) = 0;
   uint64_t length GUARDED_BY(mu) = 0;
+  // Where the data starts in the file (recorded in its header), and the most data the
+  // CRC slots before it can describe.
+  uint64_t data_offset GUARDED_BY(mu) = 0;
+  uint64_t capacity GUARDED_BY(mu) = 0;
   // crcs[i] is the checksum of block i; size() == NumBlocks(length).
   std::vector<uint32_t> crcs GUARDED_BY(mu);
-  // Open while the chunk is in the store's open-file cache; -1 otherwise (OpenFiles).
-  int data_fd GUARDED_BY(mu) = -1;
-  int meta_fd GUARDED_BY(mu) = -1;
+  // Open while the chunk is in the store's open-file cache; -1 otherwise (OpenFile).
+  int fd GUARDED_BY(mu) = -1;
   // Its place in ChunkStoreImpl::open_lru_ (guarded by the store's fd_mu_).
   std::list<std::shared_ptr<Chunk>>::iterator lru_pos;
   bool in_lru = false;
@@ -228,15 +300,15 @@ struct Chunk {
 // in the fdatasync of Sync().
 void WriteBehind(Chunk* c) REQUIRES(c->mu) {
   if (c->writeback_end > c->dropped_end) {
-    const off_t from = static_cast<off_t>(c->dropped_end);
+    const off_t from = static_cast<off_t>(c->data_offset + c->dropped_end);
     const off_t len = static_cast<off_t>(c->writeback_end - c->dropped_end);
     ::sync_file_range(
-        c->data_fd, from, len,
+        c->fd, from, len,
         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-    ::posix_fadvise(c->data_fd, from, len, POSIX_FADV_DONTNEED);
+    ::posix_fadvise(c->fd, from, len, POSIX_FADV_DONTNEED);
     c->dropped_end = c->writeback_end;
   }
-  ::sync_file_range(c->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(c->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   c->writeback_end = c->length;
   c->written_since_writeback = 0;
 }
@@ -249,7 +321,7 @@ class ChunkStoreImpl : public ChunkStore {
     if (max_open_chunks_ == 0) {
       struct rlimit files;
       const uint64_t limit = ::getrlimit(RLIMIT_NOFILE, &files) == 0 ? files.rlim_cur : 1024;
-      max_open_chunks_ = static_cast<size_t>(std::max<uint64_t>(16, limit / 4));
+      max_open_chunks_ = static_cast<size_t>(std::max<uint64_t>(16, limit / 2));
     }
   }
 
@@ -270,19 +342,31 @@ class ChunkStoreImpl : public ChunkStore {
   uint64_t capacity_bytes() override;
 
  private:
-  std::string DataPath(uint64_t handle) const {
+  std::string ChunkPath(uint64_t handle) const {
     return chunks_dir_ + "/" + HandleHex(handle) + ".chunk";
   }
-  std::string MetaPath(uint64_t handle) const {
+  // The sidecar of the legacy format, and the file a migration builds.
+  std::string LegacyMetaPath(uint64_t handle) const {
     return chunks_dir_ + "/" + HandleHex(handle) + ".meta";
   }
+  std::string MigratingPath(uint64_t handle) const {
+    return chunks_dir_ + "/" + HandleHex(handle) + ".chunk.new";
+  }
+
+  // Rewrites every chunk in the legacy format (`legacy`: handles with a .meta file) as
+  // one file, finishes migrations a crash interrupted (`migrating`: handles with a
+  // .chunk.new file), and adds the legacy chunks it cannot read to `corrupt`.
+  Status MigrateLegacyChunks(const std::set<uint64_t>& legacy, const std::set<uint64_t>& migrating,
+                             std::set<uint64_t>* corrupt);
+  // Writes chunk `handle`'s legacy pair as one file at MigratingPath, durably.
+  Status BuildMigratedFile(uint64_t handle);
 
   // The chunk, or null. The caller locks the chunk's mutex afterwards and checks `live`.
   std::shared_ptr<Chunk> Find(uint64_t handle) EXCLUDES(mu_);
 
-  // Loads one chunk from its sidecar and data file; an error means the chunk is damaged.
-  // Sets `*length` to its data length.
-  Result<std::shared_ptr<Chunk>> LoadChunk(uint64_t handle, uint64_t* length);
+  // Loads one chunk from its file; DataLoss means the chunk is damaged. Sets `*length`
+  // to its data length, and `*file_size` to the file's size.
+  Result<std::shared_ptr<Chunk>> LoadChunk(uint64_t handle, uint64_t* length, uint64_t* file_size);
 
   // Reads the `e` bytes block `index` holds into `buf` and checks them against its CRC.
   Status ReadAndVerifyBlock(Chunk* c, uint64_t index, size_t e, char* buf) REQUIRES(c->mu);
@@ -292,17 +376,17 @@ class ChunkStoreImpl : public ChunkStore {
   Status EdgeBlockCrc(Chunk* c, uint64_t index, uint64_t offset, std::string_view data,
                       uint32_t* crc) REQUIRES(c->mu);
 
-  Status CreateFiles(Chunk* c, uint64_t version) REQUIRES(c->mu);
-  // Opens `c`'s files unless they are open, and marks them most recently used; closes
-  // the least recently used ones beyond the limit (skipping those in use, and
-  // `also_held`, another chunk whose mu the caller holds).
-  Status OpenFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr)
-      REQUIRES(c->mu) EXCLUDES(fd_mu_);
-  // Marks `c`'s open files most recently used and enforces the limit.
-  void TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr) REQUIRES(c->mu)
+  Status CreateFile(Chunk* c, uint64_t version) REQUIRES(c->mu);
+  // Opens `c`'s file unless it is open, and marks it most recently used; closes the
+  // least recently used ones beyond the limit (skipping those in use, and `also_held`,
+  // another chunk whose mu the caller holds).
+  Status OpenFile(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr) REQUIRES(c->mu)
       EXCLUDES(fd_mu_);
-  // Closes `c`'s files and forgets them in the cache.
-  void CloseFiles(Chunk* c) REQUIRES(c->mu) EXCLUDES(fd_mu_);
+  // Marks `c`'s open file most recently used and enforces the limit.
+  void TouchFile(const std::shared_ptr<Chunk>& c, const Chunk* also_held = nullptr) REQUIRES(c->mu)
+      EXCLUDES(fd_mu_);
+  // Closes `c`'s file and forgets it in the cache.
+  void CloseFile(Chunk* c) REQUIRES(c->mu) EXCLUDES(fd_mu_);
   // Makes the directory entries of every chunk created up to `creation` durable: one
   // fsync of the chunks directory covers all creations before it started.
   Status SyncDirectoryThrough(uint64_t creation) EXCLUDES(dir_mu_);
@@ -318,7 +402,7 @@ class ChunkStoreImpl : public ChunkStore {
   std::map<uint64_t, std::shared_ptr<Chunk>> chunks_ GUARDED_BY(mu_);
   std::set<uint64_t> corrupt_ GUARDED_BY(mu_);
 
-  // The open-file cache: chunks with open files, most recently used first.
+  // The open-file cache: chunks with an open file, most recently used first.
   size_t max_open_chunks_ = 0;
   Mutex fd_mu_;  // taken after any chunk's mu, which it only ever try-locks
   std::list<std::shared_ptr<Chunk>> open_lru_ GUARDED_BY(fd_mu_);
@@ -341,7 +425,7 @@ Status ChunkStoreImpl::Load() {
 
   DIR* d = ::opendir(chunks_dir_.c_str());
   if (d == nullptr) return Status::IOError("opendir " + chunks_dir_, errno);
-  std::set<uint64_t> metas, datas;
+  std::set<uint64_t> files, legacy, migrating;
   std::vector<std::string> temps;
   while (true) {
     errno = 0;
@@ -354,10 +438,12 @@ Status ChunkStoreImpl::Load() {
     }
     std::string name = ent->d_name;
     uint64_t h;
-    if (ParseName(name, ".meta", &h)) {
-      metas.insert(h);
-    } else if (ParseName(name, ".chunk", &h)) {
-      datas.insert(h);
+    if (ParseName(name, ".chunk", &h)) {
+      files.insert(h);
+    } else if (ParseName(name, ".meta", &h)) {
+      legacy.insert(h);
+    } else if (ParseName(name, ".chunk.new", &h)) {
+      migrating.insert(h);
     } else if (ParseName(name, ".meta.tmp", &h)) {
       temps.push_back(name);
     } else if (name != "." && name != "..") {
@@ -365,46 +451,36 @@ Status ChunkStoreImpl::Load() {
     }
   }
 
-  // A sidecar still named .tmp belongs to a Create that never returned.
+  // A sidecar still named .tmp belongs to a Create of an early version that never returned.
   for (const std::string& name : temps) ::unlink((chunks_dir_ + "/" + name).c_str());
 
   std::set<uint64_t> corrupt;
-  for (uint64_t h : datas) {
-    if (metas.count(h) != 0) continue;
-    // Data without a sidecar: an empty one is left by a Create that crashed before the
-    // sidecar was in place (nothing was acknowledged); anything else is reported.
-    struct stat st;
-    if (::stat(DataPath(h).c_str(), &st) == 0 && st.st_size == 0) {
-      LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
-                << ": empty data file without metadata (interrupted create)";
-      ::unlink(DataPath(h).c_str());
-      continue;
+  if (!legacy.empty() || !migrating.empty()) {
+    GFS_RETURN_IF_ERROR(MigrateLegacyChunks(legacy, migrating, &corrupt));
+    for (uint64_t h : migrating) files.insert(h);
+    for (uint64_t h : legacy) {
+      if (corrupt.count(h) == 0 && ::access(ChunkPath(h).c_str(), F_OK) != 0) files.erase(h);
     }
-    LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
-               << ": data file without metadata; skipped";
-    corrupt.insert(h);
   }
+
   uint64_t used = 0;
   std::map<uint64_t, std::shared_ptr<Chunk>> loaded;
-  for (uint64_t h : metas) {
-    uint64_t length = 0;
-    Result<std::shared_ptr<Chunk>> c = LoadChunk(h, &length);
+  for (uint64_t h : files) {
+    if (corrupt.count(h) != 0) continue;  // a legacy pair that could not be migrated
+    uint64_t length = 0, file_size = 0;
+    Result<std::shared_ptr<Chunk>> c = LoadChunk(h, &length, &file_size);
     // Running out of descriptors says nothing about the chunk: fail rather than report
     // healthy replicas as damaged.
     if (c.status().code() == StatusCode::kResourceExhausted) return c.status();
     if (!c.ok()) {
-      // Create writes no header durably before the first Sync: an unreadable sidecar
-      // beside an empty (or missing) data file is a creation the crash interrupted,
-      // which held nothing anyone was told is durable.
-      struct stat st;
-      const bool data_empty =
-          ::stat(DataPath(h).c_str(), &st) != 0 ? errno == ENOENT : st.st_size == 0;
-      if (c.status().code() == StatusCode::kDataLoss && data_empty) {
+      // Create writes a header, unsynced, and nothing else: a file of at most a header
+      // that does not decode is a creation the crash interrupted, which held nothing
+      // anyone was told is durable.
+      if (c.status().code() == StatusCode::kDataLoss && file_size <= kHeaderBytes) {
         LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
                   << ": no data and an incomplete header (interrupted create): "
                   << c.status().ToString();
-        ::unlink(MetaPath(h).c_str());
-        ::unlink(DataPath(h).c_str());
+        ::unlink(ChunkPath(h).c_str());
         continue;
       }
       LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
@@ -425,68 +501,170 @@ Status ChunkStoreImpl::Load() {
   return Status::OK();
 }
 
-Result<std::shared_ptr<Chunk>> ChunkStoreImpl::LoadChunk(uint64_t handle, uint64_t* length) {
-  const std::string meta_path = MetaPath(handle);
-  const std::string data_path = DataPath(handle);
-  auto c = std::make_shared<Chunk>(handle);
-  MutexLock lock(&c->mu);
+Status ChunkStoreImpl::MigrateLegacyChunks(const std::set<uint64_t>& legacy,
+                                           const std::set<uint64_t>& migrating,
+                                           std::set<uint64_t>* corrupt) {
+  // A migration builds <h>.chunk.new whole and makes it durable, then removes <h>.meta,
+  // then renames <h>.chunk.new over <h>.chunk, with a directory fsync between the steps.
+  // A .chunk.new beside a .meta is thus unfinished (built again); one without is
+  // complete but for its rename.
+  std::vector<uint64_t> rename;
+  for (uint64_t h : migrating) {
+    if (legacy.count(h) != 0) {
+      ::unlink(MigratingPath(h).c_str());
+    } else {
+      rename.push_back(h);
+    }
+  }
+  std::vector<uint64_t> built;
+  for (uint64_t h : legacy) {
+    const Status s = BuildMigratedFile(h);
+    if (s.ok()) {
+      built.push_back(h);
+      continue;
+    }
+    ::unlink(MigratingPath(h).c_str());
+    if (s.code() == StatusCode::kResourceExhausted) return s;
+    // The legacy Create left the sidecar's header unsynced too: an unreadable one
+    // beside no data is an interrupted creation, as in LoadChunk.
+    struct stat st;
+    const bool data_empty =
+        ::stat(ChunkPath(h).c_str(), &st) != 0 ? errno == ENOENT : st.st_size == 0;
+    if (s.code() == StatusCode::kDataLoss && data_empty) {
+      LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
+                << ": no data and an incomplete legacy header (interrupted create): "
+                << s.ToString();
+      ::unlink(LegacyMetaPath(h).c_str());
+      ::unlink(ChunkPath(h).c_str());
+      continue;
+    }
+    LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
+               << " (legacy format): damaged, skipped: " << s.ToString();
+    corrupt->insert(h);
+  }
+  if (!built.empty()) {
+    GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
+    for (uint64_t h : built) {
+      if (::unlink(LegacyMetaPath(h).c_str()) != 0 && errno != ENOENT) {
+        return Status::IOError("unlink " + LegacyMetaPath(h), errno);
+      }
+    }
+    GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
+    rename.insert(rename.end(), built.begin(), built.end());
+  }
+  for (uint64_t h : rename) {
+    if (::rename(MigratingPath(h).c_str(), ChunkPath(h).c_str()) != 0) {
+      return Status::IOError("rename " + MigratingPath(h) + " to " + ChunkPath(h), errno);
+    }
+  }
+  if (!rename.empty()) {
+    GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
+    LOG(INFO) << "[chunk store " << dir_ << "] migrated " << rename.size()
+              << " chunks from the legacy format (data file + .meta sidecar) to one file each";
+  }
+  return Status::OK();
+}
 
-  GFS_ASSIGN_OR_RETURN(c->meta_fd, OpenFile(meta_path, O_RDWR));
+Status ChunkStoreImpl::BuildMigratedFile(uint64_t handle) {
+  const std::string meta_path = LegacyMetaPath(handle);
+  const std::string data_path = ChunkPath(handle);
+  GFS_ASSIGN_OR_RETURN(const int meta_fd, OpenPath(meta_path, O_RDONLY));
+  const ScopedFd meta_closer(meta_fd);
   struct stat st;
-  if (::fstat(c->meta_fd, &st) != 0) return Status::IOError("fstat " + meta_path, errno);
+  if (::fstat(meta_fd, &st) != 0) return Status::IOError("fstat " + meta_path, errno);
   const uint64_t meta_size = static_cast<uint64_t>(st.st_size);
-  if (meta_size < kHeaderBytes || meta_size > kMaxMetaBytes) {
+  if (meta_size < kHeaderBytes || meta_size > kMaxLegacyMetaBytes) {
     return Status::DataLoss(meta_path + ": bad size " + std::to_string(meta_size));
   }
   std::string meta(meta_size, '\0');
-  GFS_ASSIGN_OR_RETURN(size_t got, PReadFull(c->meta_fd, meta.data(), meta.size(), 0, meta_path));
+  GFS_ASSIGN_OR_RETURN(size_t got, PReadFull(meta_fd, meta.data(), meta.size(), 0, meta_path));
   if (got != meta_size) return Status::DataLoss(meta_path + ": short read");
+  GFS_ASSIGN_OR_RETURN(
+      Header header, DecodeHeader(meta.data(), kLegacyMetaMagic, kLegacyFormat, handle, meta_path));
 
-  const uint32_t header_crc = crc32c::Value(meta.data(), kHeaderCrcOffset);
-  if (DecodeFixed32(&meta[kHeaderCrcOffset]) != header_crc) {
-    return Status::DataLoss(meta_path + ": header checksum mismatch");
+  GFS_ASSIGN_OR_RETURN(const int data_fd, OpenPath(data_path, O_RDONLY));
+  const ScopedFd data_closer(data_fd);
+  if (::fstat(data_fd, &st) != 0) return Status::IOError("fstat " + data_path, errno);
+  const uint64_t length = static_cast<uint64_t>(st.st_size);
+  header.data_offset = std::max(DataOffsetFor(options_.max_chunk_bytes), DataOffsetFor(length));
+  if (length > CapacityFor(header.data_offset)) {
+    return Status::DataLoss(data_path + ": " + std::to_string(length) + " bytes, too many");
   }
-  if (DecodeFixed64(&meta[0]) != kMetaMagic) return Status::DataLoss(meta_path + ": bad magic");
-  if (DecodeFixed32(&meta[8]) != kMetaFormat) {
-    return Status::DataLoss(meta_path + ": unknown format " +
-                            std::to_string(DecodeFixed32(&meta[8])));
-  }
-  if (DecodeFixed32(&meta[12]) != kBlock) return Status::DataLoss(meta_path + ": bad block size");
-  if (DecodeFixed64(&meta[16]) != handle) {
-    return Status::DataLoss(meta_path + ": header names handle " +
-                            HandleHex(DecodeFixed64(&meta[16])));
-  }
-  c->version = DecodeFixed64(&meta[24]);
 
-  GFS_ASSIGN_OR_RETURN(c->data_fd, OpenFile(data_path, O_RDWR));
-  if (::fstat(c->data_fd, &st) != 0) return Status::IOError("fstat " + data_path, errno);
-  c->length = static_cast<uint64_t>(st.st_size);
-
-  // A torn append of CRC slots may leave a partial slot; it is ignored like a missing one.
+  // The header, then the CRC slots. A block without a slot in the sidecar (a crash
+  // between the data write and the CRC write) must go on reading as DataLoss: it gets a
+  // CRC that cannot match its current contents.
   const uint64_t stored = (meta_size - kHeaderBytes) / 4;
+  const uint64_t nblocks = NumBlocks(length);
+  std::string head = EncodeHeader(header);
+  head.resize(kHeaderBytes + 4 * nblocks);
+  std::memcpy(&head[kHeaderBytes], &meta[kHeaderBytes], 4 * std::min(stored, nblocks));
+  std::string buf(kBlock, '\0');
+  for (uint64_t i = stored; i < nblocks; ++i) {
+    const size_t e = static_cast<size_t>(std::min(kBlock, length - i * kBlock));
+    GFS_ASSIGN_OR_RETURN(size_t n, PReadFull(data_fd, buf.data(), e, i * kBlock, data_path));
+    EncodeFixed32(&head[kHeaderBytes + 4 * i], ~BlockCrc(buf.data(), n));
+  }
+
+  const std::string new_path = MigratingPath(handle);
+  GFS_ASSIGN_OR_RETURN(const int new_fd, OpenPath(new_path, O_RDWR | O_CREAT | O_TRUNC));
+  const ScopedFd new_closer(new_fd);
+  GFS_RETURN_IF_ERROR(PWriteFull(new_fd, head.data(), head.size(), 0, new_path));
+  loff_t in = 0, out = static_cast<loff_t>(header.data_offset);
+  while (static_cast<uint64_t>(in) < length) {
+    const ssize_t n =
+        ::copy_file_range(data_fd, &in, new_fd, &out, length - static_cast<uint64_t>(in), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError("copying " + data_path + " to " + new_path, errno);
+    if (n == 0) return Status::DataLoss(data_path + " shrank while being migrated");
+  }
+  // A chunk whose data ends before its data offset still gets a file that long.
+  if (::ftruncate(new_fd, static_cast<off_t>(header.data_offset + length)) != 0) {
+    return Status::IOError("ftruncate " + new_path, errno);
+  }
+  return FdataSync(new_fd, new_path);
+}
+
+Result<std::shared_ptr<Chunk>> ChunkStoreImpl::LoadChunk(uint64_t handle, uint64_t* length,
+                                                         uint64_t* file_size) {
+  const std::string path = ChunkPath(handle);
+  auto c = std::make_shared<Chunk>(handle);
+  MutexLock lock(&c->mu);
+
+  GFS_ASSIGN_OR_RETURN(c->fd, OpenPath(path, O_RDWR));
+  struct stat st;
+  if (::fstat(c->fd, &st) != 0) return Status::IOError("fstat " + path, errno);
+  *file_size = static_cast<uint64_t>(st.st_size);
+  if (*file_size < kHeaderBytes) {
+    return Status::DataLoss(path + ": no complete header (" + std::to_string(*file_size) +
+                            " bytes)");
+  }
+  char head[kHeaderBytes];
+  GFS_ASSIGN_OR_RETURN(size_t got, PReadFull(c->fd, head, kHeaderBytes, 0, path));
+  if (got != kHeaderBytes) return Status::DataLoss(path + ": short read of the header");
+  GFS_ASSIGN_OR_RETURN(const Header header,
+                       DecodeHeader(head, kFileMagic, kFileFormat, handle, path));
+  c->version = header.version;
+  c->data_offset = header.data_offset;
+  c->capacity = CapacityFor(header.data_offset);
+  c->length = *file_size > c->data_offset ? *file_size - c->data_offset : 0;
+  if (c->length > c->capacity) {
+    return Status::DataLoss(path + ": " + std::to_string(c->length) +
+                            " bytes of data, more than its checksums cover (" +
+                            std::to_string(c->capacity) + ")");
+  }
+
+  // The slots of blocks whose CRC write a crash lost hold their old value, or zeros (a
+  // hole): such blocks read as DataLoss until rewritten, not as whatever is there.
   const uint64_t nblocks = NumBlocks(c->length);
+  std::string slots(4 * nblocks, '\0');
+  GFS_ASSIGN_OR_RETURN(got, PReadFull(c->fd, slots.data(), slots.size(), kHeaderBytes, path));
+  if (got != slots.size()) return Status::DataLoss(path + ": short read of the checksums");
   c->crcs.resize(nblocks);
-  for (uint64_t i = 0; i < std::min(stored, nblocks); ++i) {
-    c->crcs[i] = DecodeFixed32(&meta[kHeaderBytes + 4 * i]);
-  }
-  // Slots past the data (its growth was lost in a crash, the CRCs were not) describe
-  // nothing and are dropped above. Blocks without a slot (a crash between the data
-  // write and the CRC write) must read as DataLoss, not as whatever is there: give
-  // them a CRC that cannot match their current contents.
-  if (stored < nblocks) {
-    LOG(WARNING) << "[chunk store " << dir_ << "] " << ChunkName(handle) << ": blocks " << stored
-                 << ".." << nblocks - 1 << " have no checksum; they will read as "
-                 << "DataLoss until rewritten";
-    std::string buf(kBlock, '\0');
-    for (uint64_t i = stored; i < nblocks; ++i) {
-      const size_t e = static_cast<size_t>(std::min(kBlock, c->length - i * kBlock));
-      GFS_ASSIGN_OR_RETURN(size_t n, PReadFull(c->data_fd, buf.data(), e, i * kBlock, data_path));
-      c->crcs[i] = ~BlockCrc(buf.data(), n);
-    }
-  }
+  for (uint64_t i = 0; i < nblocks; ++i) c->crcs[i] = DecodeFixed32(&slots[4 * i]);
   c->live = true;
   *length = c->length;
-  TouchFiles(c);  // may close them again at once when there are many chunks
+  TouchFile(c);  // may close it again at once when there are many chunks
   return c;
 }
 
@@ -509,77 +687,66 @@ Status ChunkStoreImpl::Create(uint64_t handle, uint64_t version) {
       return Status::AlreadyExists(ChunkName(handle) +
                                    " has damaged files on disk; delete it first");
     }
-    // Published before its files exist (live == false) so that a concurrent Create of
+    // Published before its file exists (live == false) so that a concurrent Create of
     // the same handle is refused while the slow part below runs without mu_.
     chunks_.emplace(handle, c);
   }
   MutexLock chunk_lock(&c->mu);
-  Status s = CreateFiles(c.get(), version);
+  Status s = CreateFile(c.get(), version);
   if (!s.ok()) {
-    if (c->data_fd >= 0) ::close(c->data_fd);
-    if (c->meta_fd >= 0) ::close(c->meta_fd);
-    c->data_fd = c->meta_fd = -1;
+    if (c->fd >= 0) ::close(c->fd);
+    c->fd = -1;
     MutexLock lock(&mu_);
     chunks_.erase(handle);
     return s.Prepend("creating " + ChunkName(handle));
   }
   c->version = version;
   c->live = true;
-  TouchFiles(c);
+  TouchFile(c);
   VLOG(1) << "[chunk store " << dir_ << "] created " << ChunkName(handle) << " version " << version;
   return Status::OK();
 }
 
-Status ChunkStoreImpl::CreateFiles(Chunk* c, uint64_t version) {
+Status ChunkStoreImpl::CreateFile(Chunk* c, uint64_t version) {
   // Nothing is synced here: a new chunk holds nothing durable until its first Sync,
-  // which makes the files, the header and their directory entries durable (the
-  // directory with one fsync for every chunk created since the last one). What a crash
-  // leaves earlier (an empty .chunk, a .meta without a complete header) is removed by
-  // Open. A new chunk thus costs no disk flush of its own, which small files feel.
-  const std::string meta_path = MetaPath(c->handle);
-  const std::string data_path = DataPath(c->handle);
-  c->data_fd = ::open(data_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (c->data_fd < 0) {
+  // which makes the file, its header and its directory entry durable (the directory
+  // with one fsync for every chunk created since the last one). What a crash leaves
+  // earlier (an empty file, or one without a complete header) is removed by Open. A
+  // new chunk thus costs no disk flush of its own, which small files feel.
+  const std::string path = ChunkPath(c->handle);
+  c->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (c->fd < 0) {
     const int err = errno;
-    if (err == EEXIST) return Status::AlreadyExists("stray data file " + data_path);
-    return Status::IOError("open " + data_path, err);
+    if (err == EEXIST) return Status::AlreadyExists("stray chunk file " + path);
+    return Status::IOError("open " + path, err);
   }
-  c->meta_fd = ::open(meta_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (c->meta_fd < 0) {
-    const int err = errno;
-    ::unlink(data_path.c_str());
-    if (err == EEXIST) return Status::AlreadyExists("stray metadata file " + meta_path);
-    return Status::IOError("open " + meta_path, err);
-  }
-  const std::string header = EncodeHeader(c->handle, version);
-  Status s = PWriteFull(c->meta_fd, header.data(), header.size(), 0, meta_path);
+  Header header;
+  header.handle = c->handle;
+  header.version = version;
+  header.data_offset = DataOffsetFor(options_.max_chunk_bytes);
+  const std::string encoded = EncodeHeader(header);
+  Status s = PWriteFull(c->fd, encoded.data(), encoded.size(), 0, path);
   if (!s.ok()) {
-    ::unlink(meta_path.c_str());
-    ::unlink(data_path.c_str());
+    ::unlink(path.c_str());
     return s;
   }
-  // Numbered once both entries exist: a directory fsync that starts after reading
-  // this number covers them.
+  c->data_offset = header.data_offset;
+  c->capacity = CapacityFor(header.data_offset);
+  // Numbered once the entry exists: a directory fsync that starts after reading this
+  // number covers it.
   c->creation = creations_.fetch_add(1) + 1;
   return Status::OK();
 }
 
-Status ChunkStoreImpl::OpenFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
-  if (c->data_fd < 0) {
-    GFS_ASSIGN_OR_RETURN(const int data_fd, OpenFile(DataPath(c->handle), O_RDWR));
-    Result<int> meta_fd = OpenFile(MetaPath(c->handle), O_RDWR);
-    if (!meta_fd.ok()) {
-      ::close(data_fd);
-      return meta_fd.status();
-    }
-    c->data_fd = data_fd;
-    c->meta_fd = *meta_fd;
+Status ChunkStoreImpl::OpenFile(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
+  if (c->fd < 0) {
+    GFS_ASSIGN_OR_RETURN(c->fd, OpenPath(ChunkPath(c->handle), O_RDWR));
   }
-  TouchFiles(c, also_held);
+  TouchFile(c, also_held);
   return Status::OK();
 }
 
-void ChunkStoreImpl::TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
+void ChunkStoreImpl::TouchFile(const std::shared_ptr<Chunk>& c, const Chunk* also_held) {
   MutexLock lock(&fd_mu_);
   if (c->in_lru) open_lru_.erase(c->lru_pos);
   open_lru_.push_front(c);
@@ -593,9 +760,8 @@ void ChunkStoreImpl::TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* al
     --it;
     Chunk* victim = it->get();
     if (victim == c.get() || victim == also_held || !victim->mu.TryLock()) continue;
-    if (victim->data_fd >= 0) ::close(victim->data_fd);
-    if (victim->meta_fd >= 0) ::close(victim->meta_fd);
-    victim->data_fd = victim->meta_fd = -1;
+    if (victim->fd >= 0) ::close(victim->fd);
+    victim->fd = -1;
     victim->in_lru = false;
     victim->mu.Unlock();
     it = open_lru_.erase(it);
@@ -603,10 +769,9 @@ void ChunkStoreImpl::TouchFiles(const std::shared_ptr<Chunk>& c, const Chunk* al
   }
 }
 
-void ChunkStoreImpl::CloseFiles(Chunk* c) {
-  if (c->data_fd >= 0) ::close(c->data_fd);
-  if (c->meta_fd >= 0) ::close(c->meta_fd);
-  c->data_fd = c->meta_fd = -1;
+void ChunkStoreImpl::CloseFile(Chunk* c) {
+  if (c->fd >= 0) ::close(c->fd);
+  c->fd = -1;
   MutexLock lock(&fd_mu_);
   if (c->in_lru) open_lru_.erase(c->lru_pos);
   c->in_lru = false;
@@ -637,17 +802,17 @@ Status ChunkStoreImpl::SetVersion(uint64_t handle, uint64_t expected, uint64_t n
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  GFS_RETURN_IF_ERROR(OpenFiles(c));
+  GFS_RETURN_IF_ERROR(OpenFile(c));
   if (c->version == new_version) return Status::OK();
   if (c->version != expected) {
     return Status::FailedPrecondition(
         ChunkName(handle) + " is at version " + std::to_string(c->version) + ", expected " +
         std::to_string(expected) + " (setting " + std::to_string(new_version) + ")");
   }
-  const std::string header = EncodeHeader(handle, new_version);
-  const std::string meta_path = MetaPath(handle);
-  Status s = PWriteFull(c->meta_fd, header.data(), header.size(), 0, meta_path);
-  if (s.ok()) s = FdataSync(c->meta_fd, meta_path);
+  const std::string header = EncodeHeader(Header{handle, new_version, c->data_offset});
+  const std::string path = ChunkPath(handle);
+  Status s = PWriteFull(c->fd, header.data(), header.size(), 0, path);
+  if (s.ok()) s = FdataSync(c->fd, path);
   if (s.ok() && c->creation != 0) {
     s = SyncDirectoryThrough(c->creation);
     if (s.ok()) c->creation = 0;
@@ -689,8 +854,8 @@ std::vector<uint64_t> ChunkStoreImpl::corrupt_at_open() {
 }
 
 Status ChunkStoreImpl::ReadAndVerifyBlock(Chunk* c, uint64_t index, size_t e, char* buf) {
-  GFS_ASSIGN_OR_RETURN(size_t got,
-                       PReadFull(c->data_fd, buf, e, index * kBlock, DataPath(c->handle)));
+  GFS_ASSIGN_OR_RETURN(
+      size_t got, PReadFull(c->fd, buf, e, c->data_offset + index * kBlock, ChunkPath(c->handle)));
   if (got != e) {
     return Status::DataLoss(ChunkName(c->handle) + " block " + std::to_string(index) +
                             ": data file is shorter than its recorded length");
@@ -731,15 +896,15 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   std::shared_ptr<Chunk> c = Find(handle);
   if (c == nullptr) return NotFoundError(handle);
   const uint64_t n = data.size();
-  if (offset > options_.max_chunk_bytes || n > options_.max_chunk_bytes - offset) {
-    return Status::InvalidArgument("writing " + std::to_string(n) + " bytes at offset " +
-                                   std::to_string(offset) + " of " + ChunkName(handle) +
-                                   " would pass the maximum chunk size " +
-                                   std::to_string(options_.max_chunk_bytes));
-  }
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  GFS_RETURN_IF_ERROR(OpenFiles(c));
+  const uint64_t limit = std::min(options_.max_chunk_bytes, c->capacity);
+  if (offset > limit || n > limit - offset) {
+    return Status::InvalidArgument("writing " + std::to_string(n) + " bytes at offset " +
+                                   std::to_string(offset) + " of " + ChunkName(handle) +
+                                   " would pass the maximum chunk size " + std::to_string(limit));
+  }
+  GFS_RETURN_IF_ERROR(OpenFile(c));
   // Nothing to write changes nothing: in particular it does not extend the chunk.
   if (n == 0) return Status::OK();
 
@@ -762,13 +927,13 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
     touched[i - first] = crc32c::Value(data.data() + (i * kBlock - offset), kBlock);
   }
 
-  const std::string data_path = DataPath(handle);
-  Status s = PWriteFull(c->data_fd, data.data(), n, offset, data_path);
+  const std::string path = ChunkPath(handle);
+  Status s = PWriteFull(c->fd, data.data(), n, c->data_offset + offset, path);
   if (!s.ok()) {
     // Keep "bytes past the length are zeros" true: a failed extension must not leave
     // stray bytes that a later gap-filling write would assume are zeros.
-    if (end > old_len && ::ftruncate(c->data_fd, static_cast<off_t>(old_len)) != 0) {
-      PLOG(WARNING) << "[chunk store " << dir_ << "] ftruncate " << data_path;
+    if (end > old_len && ::ftruncate(c->fd, static_cast<off_t>(c->data_offset + old_len)) != 0) {
+      PLOG(WARNING) << "[chunk store " << dir_ << "] ftruncate " << path;
     }
     return s.Prepend("writing " + ChunkName(handle));
   }
@@ -786,8 +951,8 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   std::copy(touched.begin(), touched.end(), c->crcs.begin() + first);
   std::string slots(4 * (last + 1 - lo), '\0');
   for (uint64_t i = lo; i <= last; ++i) EncodeFixed32(&slots[4 * (i - lo)], c->crcs[i]);
-  // The in-memory state follows the data file even if the CRC write fails: the data is
-  // there; the sidecar lags, and after a restart those blocks read as DataLoss.
+  // The in-memory state follows the data even if the CRC write fails: the data is
+  // there; the CRCs lag, and after a restart those blocks read as DataLoss.
   if (end > old_len) {
     c->length = end;
     used_bytes_ += end - old_len;
@@ -797,8 +962,7 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
       c->written_since_writeback >= options_.write_behind_bytes) {
     WriteBehind(c.get());
   }
-  const std::string meta_path = MetaPath(handle);
-  s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * lo, meta_path);
+  s = PWriteFull(c->fd, slots.data(), slots.size(), kHeaderBytes + 4 * lo, path);
   if (!s.ok()) return s.Prepend("writing checksums of " + ChunkName(handle));
   return Status::OK();
 }
@@ -813,25 +977,29 @@ Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
   Status s = [&]() -> Status {
     MutexLock from_lock(&from->mu);
     if (!from->live) return NotFoundError(src);
-    GFS_RETURN_IF_ERROR(OpenFiles(from));
+    GFS_RETURN_IF_ERROR(OpenFile(from));
     MutexLock to_lock(&to->mu);
-    GFS_RETURN_IF_ERROR(OpenFiles(to, from.get()));
-    const std::string from_path = DataPath(src);
-    const std::string to_path = DataPath(dst);
-    loff_t in = 0, out = 0;
-    while (static_cast<uint64_t>(in) < from->length) {
-      const ssize_t n = ::copy_file_range(from->data_fd, &in, to->data_fd, &out,
-                                          from->length - static_cast<uint64_t>(in), 0);
+    GFS_RETURN_IF_ERROR(OpenFile(to, from.get()));
+    const std::string from_path = ChunkPath(src);
+    const std::string to_path = ChunkPath(dst);
+    if (from->length > to->capacity) {
+      return Status::InvalidArgument(std::to_string(from->length) + " bytes of data pass " +
+                                     to_path + "'s capacity " + std::to_string(to->capacity));
+    }
+    const uint64_t end = from->data_offset + from->length;
+    loff_t in = static_cast<loff_t>(from->data_offset);
+    loff_t out = static_cast<loff_t>(to->data_offset);
+    while (static_cast<uint64_t>(in) < end) {
+      const ssize_t n =
+          ::copy_file_range(from->fd, &in, to->fd, &out, end - static_cast<uint64_t>(in), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Status::IOError("copying " + from_path + " to " + to_path, errno);
       if (n == 0) return Status::DataLoss(from_path + " is shorter than its recorded length");
     }
     std::string slots(4 * from->crcs.size(), '\0');
     for (size_t i = 0; i < from->crcs.size(); ++i) EncodeFixed32(&slots[4 * i], from->crcs[i]);
-    GFS_RETURN_IF_ERROR(
-        PWriteFull(to->meta_fd, slots.data(), slots.size(), kHeaderBytes, MetaPath(dst)));
-    GFS_RETURN_IF_ERROR(FdataSync(to->data_fd, to_path));
-    GFS_RETURN_IF_ERROR(FdataSync(to->meta_fd, MetaPath(dst)));
+    GFS_RETURN_IF_ERROR(PWriteFull(to->fd, slots.data(), slots.size(), kHeaderBytes, to_path));
+    GFS_RETURN_IF_ERROR(FdataSync(to->fd, to_path));
     GFS_RETURN_IF_ERROR(SyncDirectoryThrough(to->creation));
     to->creation = 0;
     to->crcs = from->crcs;
@@ -849,19 +1017,20 @@ Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
 Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
   std::shared_ptr<Chunk> c = Find(handle);
   if (c == nullptr) return NotFoundError(handle);
-  if (length > options_.max_chunk_bytes) {
-    return Status::InvalidArgument("extending " + ChunkName(handle) + " to " +
-                                   std::to_string(length) + " bytes would pass the maximum " +
-                                   std::to_string(options_.max_chunk_bytes));
-  }
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  GFS_RETURN_IF_ERROR(OpenFiles(c));
+  const uint64_t limit = std::min(options_.max_chunk_bytes, c->capacity);
+  if (length > limit) {
+    return Status::InvalidArgument("extending " + ChunkName(handle) + " to " +
+                                   std::to_string(length) + " bytes would pass the maximum " +
+                                   std::to_string(limit));
+  }
+  GFS_RETURN_IF_ERROR(OpenFile(c));
   const uint64_t old_len = c->length;
   if (length <= old_len) return Status::OK();
-  const std::string data_path = DataPath(handle);
-  if (::ftruncate(c->data_fd, static_cast<off_t>(length)) != 0) {
-    return Status::IOError("extending " + data_path, errno);
+  const std::string path = ChunkPath(handle);
+  if (::ftruncate(c->fd, static_cast<off_t>(c->data_offset + length)) != 0) {
+    return Status::IOError("extending " + path, errno);
   }
   // The old last block keeps its CRC: bytes past the old end already counted as zeros.
   // New blocks hold only zeros.
@@ -875,8 +1044,7 @@ Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
   for (uint64_t i = old_blocks; i < new_blocks; ++i) {
     EncodeFixed32(&slots[4 * (i - old_blocks)], c->crcs[i]);
   }
-  Status s = PWriteFull(c->meta_fd, slots.data(), slots.size(), kHeaderBytes + 4 * old_blocks,
-                        MetaPath(handle));
+  Status s = PWriteFull(c->fd, slots.data(), slots.size(), kHeaderBytes + 4 * old_blocks, path);
   if (!s.ok()) return s.Prepend("writing checksums of " + ChunkName(handle));
   return Status::OK();
 }
@@ -886,7 +1054,7 @@ Result<ChunkBytes> ChunkStoreImpl::ReadBytes(uint64_t handle, uint64_t offset, u
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  GFS_RETURN_IF_ERROR(OpenFiles(c));
+  GFS_RETURN_IF_ERROR(OpenFile(c));
   if (offset >= c->length || length == 0) return ChunkBytes();
   const uint64_t n = std::min(length, c->length - offset);
   const uint64_t first = offset / kBlock;
@@ -899,11 +1067,10 @@ Result<ChunkBytes> ChunkStoreImpl::ReadBytes(uint64_t handle, uint64_t offset, u
   bytes.buffer.reset(new char[re - rs]);
   char* const buf = bytes.buffer.get();
   const size_t buf_size = static_cast<size_t>(re - rs);
-  const std::string data_path = DataPath(handle);
-  Result<size_t> got = PReadFull(c->data_fd, buf, buf_size, rs, data_path);
+  Result<size_t> got = PReadFull(c->fd, buf, buf_size, c->data_offset + rs, ChunkPath(handle));
   if (!got.ok()) return got.status().Prepend("reading " + ChunkName(handle));
   if (*got != buf_size) {
-    return Status::DataLoss(ChunkName(handle) + ": data file is shorter (" +
+    return Status::DataLoss(ChunkName(handle) + ": its file is shorter (" +
                             std::to_string(rs + *got) + " bytes) than its recorded length " +
                             std::to_string(c->length));
   }
@@ -927,9 +1094,8 @@ Status ChunkStoreImpl::Sync(uint64_t handle) {
   if (c == nullptr) return NotFoundError(handle);
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  GFS_RETURN_IF_ERROR(OpenFiles(c));
-  Status s = FdataSync(c->data_fd, DataPath(handle));
-  if (s.ok()) s = FdataSync(c->meta_fd, MetaPath(handle));
+  GFS_RETURN_IF_ERROR(OpenFile(c));
+  Status s = FdataSync(c->fd, ChunkPath(handle));
   if (s.ok() && c->creation != 0) {
     s = SyncDirectoryThrough(c->creation);
     if (s.ok()) c->creation = 0;
@@ -940,29 +1106,25 @@ Status ChunkStoreImpl::Sync(uint64_t handle) {
 Status ChunkStoreImpl::Delete(uint64_t handle) {
   std::shared_ptr<Chunk> c = Find(handle);
   if (c == nullptr) {
-    // A chunk damaged at Open has files but no entry; deleting it is how it is cleared.
+    // A chunk damaged at Open has files but no entry; deleting it is how it is cleared
+    // (a legacy one may still have its sidecar).
     MutexLock lock(&mu_);
     if (corrupt_.count(handle) == 0) return NotFoundError(handle);
-    ::unlink(MetaPath(handle).c_str());
-    if (::unlink(DataPath(handle).c_str()) != 0 && errno != ENOENT) {
-      return Status::IOError("unlink " + DataPath(handle), errno);
+    ::unlink(LegacyMetaPath(handle).c_str());
+    if (::unlink(ChunkPath(handle).c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("unlink " + ChunkPath(handle), errno);
     }
     corrupt_.erase(handle);
     return Status::OK();
   }
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
-  // The sidecar goes first: without it the chunk no longer exists for Open, and a data
-  // file left by a crash here is reported rather than resurrected.
-  const std::string meta_path = MetaPath(handle);
-  if (::unlink(meta_path.c_str()) != 0 && errno != ENOENT) {
-    return Status::IOError("unlink " + meta_path, errno).Prepend("deleting " + ChunkName(handle));
+  const std::string path = ChunkPath(handle);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::IOError("unlink " + path, errno).Prepend("deleting " + ChunkName(handle));
   }
   c->live = false;
-  if (::unlink(DataPath(handle).c_str()) != 0 && errno != ENOENT) {
-    PLOG(WARNING) << "[chunk store " << dir_ << "] unlink " << DataPath(handle);
-  }
-  CloseFiles(c.get());
+  CloseFile(c.get());
   used_bytes_ -= c->length;
   MutexLock store_lock(&mu_);
   auto it = chunks_.find(handle);
@@ -984,6 +1146,17 @@ uint64_t ChunkStoreImpl::capacity_bytes() {
 Result<std::string> ChunkStore::Read(uint64_t handle, uint64_t offset, uint64_t length) {
   GFS_ASSIGN_OR_RETURN(ChunkBytes bytes, ReadBytes(handle, offset, length));
   return std::string(bytes.view());
+}
+
+Result<uint64_t> ReadChunkDataOffset(const std::string& path) {
+  GFS_ASSIGN_OR_RETURN(const int fd, OpenPath(path, O_RDONLY));
+  const ScopedFd closer(fd);
+  char head[kHeaderBytes];
+  GFS_ASSIGN_OR_RETURN(size_t got, PReadFull(fd, head, kHeaderBytes, 0, path));
+  if (got != kHeaderBytes) return Status::DataLoss(path + ": no complete header");
+  GFS_ASSIGN_OR_RETURN(const Header header,
+                       DecodeHeader(head, kFileMagic, kFileFormat, DecodeFixed64(head + 16), path));
+  return header.data_offset;
 }
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(const std::string& dir,

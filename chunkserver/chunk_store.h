@@ -1,17 +1,20 @@
 // ChunkStore: the replicas one chunkserver holds, as files under its data dir.
 //
-// Each chunk is two files in <dir>/chunks/: `<handle as 16 hex digits>.chunk`, the data,
-// and `<handle>.meta`, a sidecar with a header (magic, format, handle, version, and a
-// checksum of the header) followed by one CRC-32C per 64 KiB block of the data. A
-// block's CRC covers all 65536 bytes of the block, bytes past the end of the data
-// counting as zeros, so that growing a chunk never changes what a CRC means.
+// Each chunk is one file, <dir>/chunks/<handle as 16 hex digits>.chunk: a 64-byte
+// header (magic, format, block size, handle, version, data offset, and a checksum of
+// the header), then one CRC-32C per 64 KiB block of the data, then from the data offset
+// (a page boundary past the CRCs of the largest chunk) the data itself. A block's CRC
+// covers all 65536 bytes of the block, bytes past the end of the data counting as zeros,
+// so that growing a chunk never changes what a CRC means. One file per chunk costs one
+// inode, one descriptor and one fdatasync per Sync (the format before kept the CRCs in
+// a .meta sidecar; Open migrates such chunks).
 //
 // Crash consistency: a write updates the data, then the CRCs of the blocks it touched.
 // A crash between the two leaves a block whose CRC does not match: reads of it return
 // DataLoss (the replica is then repaired from another), never wrong bytes. Sync()
 // makes both durable, and a new chunk's existence: Create syncs nothing, and a chunk a
 // crash caught before its first Sync (no data, no complete header) is removed at Open.
-// A version change is durable (fdatasync'd, with the chunk's directory entries) before
+// A version change is durable (fdatasync'd, with the chunk's directory entry) before
 // it returns.
 //
 // Thread-safe. Operations on different chunks run in parallel; operations on one chunk
@@ -58,15 +61,15 @@ struct ChunkStoreOptions {
   // fdatasync finds little left to write. 0 turns it off. Durability is unchanged:
   // only Sync() makes data durable.
   uint64_t write_behind_bytes = 8ull << 20;
-  // Chunks whose two files are kept open at once, at most (least recently used ones are
-  // closed, and reopened on their next use). 0: a quarter of the open-file limit.
+  // Chunks whose file is kept open at once, at most (least recently used ones are
+  // closed, and reopened on their next use). 0: half the open-file limit.
   size_t max_open_chunks = 0;
 };
 
 class ChunkStore {
  public:
   // Opens the store in `dir` (created if missing) and loads every chunk's metadata.
-  // A chunk whose sidecar is unreadable or inconsistent is logged and skipped, not
+  // A chunk whose header is unreadable or inconsistent is logged and skipped, not
   // fatal; it is listed by corrupt_at_open() so the master can be told.
   static Result<std::unique_ptr<ChunkStore>> Open(const std::string& dir,
                                                   const ChunkStoreOptions& options = {});
@@ -108,15 +111,20 @@ class ChunkStore {
   // ReadBytes, copied into a string.
   Result<std::string> Read(uint64_t handle, uint64_t offset, uint64_t length);
 
-  // Makes the chunk's data and checksums durable (fdatasync of both files).
+  // Makes the chunk's data and checksums durable (one fdatasync of its file).
   virtual Status Sync(uint64_t handle) = 0;
 
-  // Removes the chunk's files. NotFound if absent.
+  // Removes the chunk's file. NotFound if absent.
   virtual Status Delete(uint64_t handle) = 0;
 
   // Bytes of chunk data held, and the capacity of the file system holding them.
   virtual uint64_t used_bytes() = 0;
   virtual uint64_t capacity_bytes() = 0;
 };
+
+// Where the data starts in the chunk file at `path`: the data offset in its header, for
+// tools and tests that look at a replica's bytes on disk. DataLoss, naming the path, if
+// the header does not decode.
+Result<uint64_t> ReadChunkDataOffset(const std::string& path);
 
 }  // namespace gfs::chunkserver

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "tests/test_util.h"
 
 namespace gfs::chunkserver {
@@ -80,14 +81,31 @@ class ChunkStoreTest : public testing::GfsTest {
     store_ = std::move(s).value();
   }
 
-  std::string DataPath(uint64_t handle) const {
+  std::string ChunkPath(uint64_t handle, const std::string& suffix = ".chunk") const {
     char name[32];
-    std::snprintf(name, sizeof(name), "%016llx.chunk", static_cast<unsigned long long>(handle));
-    return test_dir() + "/data/chunks/" + name;
+    std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(handle));
+    return test_dir() + "/data/chunks/" + name + suffix;
   }
-  std::string MetaPath(uint64_t handle) const {
-    std::string p = DataPath(handle);
-    return p.substr(0, p.size() - 6) + ".meta";
+  // The sidecar of the legacy format.
+  std::string LegacyMetaPath(uint64_t handle) const { return ChunkPath(handle, ".meta"); }
+
+  // Where the chunk's data starts in its file.
+  uint64_t DataOffset(uint64_t handle) const {
+    Result<uint64_t> offset = ReadChunkDataOffset(ChunkPath(handle));
+    EXPECT_OK(offset);
+    return offset.ok() ? *offset : 0;
+  }
+  // The chunk's data as its file holds it, and damage to it behind the store's back.
+  std::string ReadData(uint64_t handle) const {
+    const std::string file = ReadFile(ChunkPath(handle));
+    const uint64_t offset = DataOffset(handle);
+    return file.size() > offset ? file.substr(offset) : std::string();
+  }
+  void PatchData(uint64_t handle, uint64_t offset, const std::string& bytes) const {
+    PatchFile(ChunkPath(handle), DataOffset(handle) + offset, bytes);
+  }
+  void FlipDataBit(uint64_t handle, uint64_t offset) const {
+    FlipBit(ChunkPath(handle), DataOffset(handle) + offset);
   }
 
   std::string MustRead(uint64_t handle, uint64_t offset, uint64_t length) {
@@ -120,8 +138,10 @@ TEST_F(ChunkStoreTest, CreateInfoList) {
   EXPECT_EQ(all[1].handle, kHandle);
   EXPECT_TRUE(store_->corrupt_at_open().empty());
 
-  EXPECT_TRUE(std::filesystem::exists(DataPath(kHandle)));
-  EXPECT_TRUE(std::filesystem::exists(MetaPath(kHandle)));
+  // One file per chunk, its data on a page boundary.
+  EXPECT_TRUE(std::filesystem::exists(ChunkPath(kHandle)));
+  EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(kHandle)));
+  EXPECT_EQ(DataOffset(kHandle) % 4096, 0u);
   EXPECT_GT(store_->capacity_bytes(), 0u);
   EXPECT_EQ(store_->used_bytes(), 0u);
 }
@@ -154,7 +174,7 @@ TEST_F(ChunkStoreTest, RoundTripSizes) {
     if (size > 2) {
       EXPECT_EQ(MustRead(handle, 1, size - 2), data.substr(1, size - 2));
     }
-    EXPECT_EQ(ReadFile(DataPath(handle)), data);
+    EXPECT_EQ(ReadData(handle), data);
     total += size;
     ++handle;
   }
@@ -263,7 +283,7 @@ TEST_F(ChunkStoreTest, FlippedBitIsDataLossForThatBlockOnly) {
   ASSERT_OK(store_->Create(kHandle, 1));
   const std::string data = RandomBytes(&rng_, 4 * kB);
   ASSERT_OK(store_->Write(kHandle, 0, data));
-  FlipBit(DataPath(kHandle), 2 * kB + 1234);
+  FlipDataBit(kHandle, 2 * kB + 1234);
 
   for (int round = 0; round < 2; ++round) {
     SCOPED_TRACE(round == 0 ? "live" : "after reopen");
@@ -286,7 +306,7 @@ TEST_F(ChunkStoreTest, TornWriteDetected) {
   ASSERT_OK(store_->Write(kHandle, 0, data));
   ASSERT_OK(store_->Sync(kHandle));
   // New bytes reached the data file, the CRC update did not.
-  PatchFile(DataPath(kHandle), kB + 100, "new bytes the CRC never saw");
+  PatchData(kHandle, kB + 100, "new bytes the CRC never saw");
   ASSERT_CODE(store_->Read(kHandle, kB, 10), StatusCode::kDataLoss);
   EXPECT_EQ(MustRead(kHandle, 0, kB), data.substr(0, kB));
   Reopen();
@@ -304,8 +324,8 @@ TEST_F(ChunkStoreTest, ExtensionWithoutChecksumsDetectedAtOpen) {
   const std::string data = RandomBytes(&rng_, kB + 10);
   ASSERT_OK(store_->Write(kHandle, 0, data));
   store_.reset();
-  // Grows the last partial block and adds two blocks the sidecar knows nothing of.
-  PatchFile(DataPath(kHandle), kB + 10, RandomBytes(&rng_, 2 * kB + 50));
+  // Grows the last partial block and adds two blocks whose CRC slots were never written.
+  PatchData(kHandle, kB + 10, RandomBytes(&rng_, 2 * kB + 50));
   Reopen();
   EXPECT_TRUE(store_->corrupt_at_open().empty());
   EXPECT_EQ(store_->Info(kHandle)->length, 3 * kB + 60);
@@ -319,17 +339,17 @@ TEST_F(ChunkStoreTest, PartialOverwriteOfCorruptBlockRefused) {
   ASSERT_OK(store_->Create(kHandle, 1));
   const std::string data = RandomBytes(&rng_, 2 * kB + 500);
   ASSERT_OK(store_->Write(kHandle, 0, data));
-  FlipBit(DataPath(kHandle), kB + 3);
-  const std::string before = ReadFile(DataPath(kHandle));
+  FlipDataBit(kHandle, kB + 3);
+  const std::string before = ReadFile(ChunkPath(kHandle));
 
   Status s = store_->Write(kHandle, kB + 100, "patch");
   ASSERT_CODE(s, StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("block 1"), std::string::npos) << s.ToString();
   // Spanning into the bad block from a good one, and appending to a bad last block.
   ASSERT_CODE(store_->Write(kHandle, kB - 10, "0123456789abcdef"), StatusCode::kDataLoss);
-  EXPECT_EQ(ReadFile(DataPath(kHandle)), before) << "a refused write changed the data";
+  EXPECT_EQ(ReadFile(ChunkPath(kHandle)), before) << "a refused write changed the file";
 
-  FlipBit(DataPath(kHandle), 2 * kB + 1);
+  FlipDataBit(kHandle, 2 * kB + 1);
   ASSERT_CODE(store_->Write(kHandle, 2 * kB + 500, "append"), StatusCode::kDataLoss);
   EXPECT_EQ(store_->Info(kHandle)->length, 2 * kB + 500);
 
@@ -340,23 +360,23 @@ TEST_F(ChunkStoreTest, PartialOverwriteOfCorruptBlockRefused) {
   EXPECT_EQ(MustRead(kHandle, 0, 12), data.substr(0, 10) + "ok");
 }
 
-TEST_F(ChunkStoreTest, DamagedSidecarSkippedAtOpen) {
+TEST_F(ChunkStoreTest, DamagedHeaderSkippedAtOpen) {
   for (uint64_t h : {1, 2, 3, 4}) {
     ASSERT_OK(store_->Create(h, 1));
     ASSERT_OK(store_->Write(h, 0, "hello"));
   }
   store_.reset();
-  ASSERT_EQ(::truncate(MetaPath(1).c_str(), 10), 0);  // truncated header
-  FlipBit(MetaPath(2), 26);                           // garbled version byte
-  // A sidecar naming another handle than its file name.
-  std::filesystem::copy_file(MetaPath(4), MetaPath(5));
-  { std::ofstream(DataPath(5)) << "hello"; }
-  // Data without a sidecar: non-empty is reported, empty (a crashed Create) removed.
-  PatchFile(DataPath(3), 0, "hello");
-  { std::ofstream(DataPath(6)) << "orphan"; }
-  { std::ofstream(DataPath(7)); }
-  { std::ofstream(MetaPath(8) + ".tmp") << "half"; }
-  std::filesystem::remove(MetaPath(3));
+  FlipBit(ChunkPath(1), 3);                             // garbled magic
+  FlipBit(ChunkPath(2), 26);                            // garbled version byte
+  PatchFile(ChunkPath(3), 32, std::string(8, '\x7f'));  // data offset, checksum now wrong
+  // A header naming another handle than its file name.
+  std::filesystem::copy_file(ChunkPath(4), ChunkPath(5));
+  // Garbage longer than a header is reported; an empty file (a crashed Create) and one
+  // shorter than a header are removed.
+  { std::ofstream(ChunkPath(6)) << std::string(100, 'x'); }
+  { std::ofstream(ChunkPath(7)); }
+  { std::ofstream(ChunkPath(8)) << "half a header"; }
+  { std::ofstream(LegacyMetaPath(9) + ".tmp") << "half"; }
 
   Reopen();
   std::vector<uint64_t> bad = store_->corrupt_at_open();
@@ -367,14 +387,14 @@ TEST_F(ChunkStoreTest, DamagedSidecarSkippedAtOpen) {
   EXPECT_EQ(all[0].handle, 4u);
   EXPECT_EQ(MustRead(4, 0, 5), "hello");
   ASSERT_CODE(store_->Read(1, 0, 5), StatusCode::kNotFound);
-  EXPECT_FALSE(std::filesystem::exists(DataPath(7)));
-  EXPECT_FALSE(std::filesystem::exists(MetaPath(8) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(7)));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(8)));
+  EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(9) + ".tmp"));
 
   // A damaged chunk is cleared by Delete, after which its handle can be created again.
   ASSERT_CODE(store_->Create(1, 2), StatusCode::kAlreadyExists);
   ASSERT_OK(store_->Delete(1));
-  EXPECT_FALSE(std::filesystem::exists(DataPath(1)));
-  EXPECT_FALSE(std::filesystem::exists(MetaPath(1)));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(1)));
   ASSERT_OK(store_->Create(1, 2));
   EXPECT_EQ(store_->corrupt_at_open().size(), 4u);
 }
@@ -388,19 +408,112 @@ TEST_F(ChunkStoreTest, ChunkCaughtByACrashBeforeItsFirstSyncIsRemovedOrReported)
   ASSERT_OK(store_->Create(11, 1));  // synced: kept
   ASSERT_OK(store_->Write(11, 0, "synced"));
   ASSERT_OK(store_->Sync(11));
+  ASSERT_OK(store_->Create(12, 1));  // header kept, no data: an empty chunk
   store_.reset();
-  ASSERT_EQ(::truncate(MetaPath(9).c_str(), 0), 0);
-  ASSERT_EQ(::truncate(MetaPath(10).c_str(), 0), 0);
+  ASSERT_EQ(::truncate(ChunkPath(9).c_str(), 0), 0);
+  PatchFile(ChunkPath(10), 0, std::string(64, '\0'));
 
   Reopen();
   EXPECT_EQ(store_->corrupt_at_open(), (std::vector<uint64_t>{10}));
-  EXPECT_FALSE(std::filesystem::exists(MetaPath(9)));
-  EXPECT_FALSE(std::filesystem::exists(DataPath(9)));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(9)));
   std::vector<ChunkInfo> all = store_->List();
-  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all.size(), 2u);
+  std::sort(all.begin(), all.end(),
+            [](const ChunkInfo& a, const ChunkInfo& b) { return a.handle < b.handle; });
   EXPECT_EQ(all[0].handle, 11u);
   EXPECT_EQ(MustRead(11, 0, 6), "synced");
+  EXPECT_EQ(all[1].handle, 12u);
+  EXPECT_EQ(all[1].length, 0u);
   ASSERT_OK(store_->Create(9, 2));  // the handle is free again
+}
+
+// Writes chunk `handle` in the legacy format: the data in <handle>.chunk, and a
+// <handle>.meta sidecar with a format-1 header and the CRCs of the first `crc_blocks`
+// blocks (all of them by default).
+void WriteLegacyChunk(const std::string& chunk_path, uint64_t handle, uint64_t version,
+                      const std::string& data, size_t crc_blocks = SIZE_MAX) {
+  auto fixed = [](uint64_t v, int bytes) {
+    std::string out;
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+    return out;
+  };
+  std::string meta = fixed(0x4154454d4b4e4843ull, 8) + fixed(1, 4) + fixed(kB, 4) +
+                     fixed(handle, 8) + fixed(version, 8) + std::string(28, '\0');
+  meta += fixed(crc32c::Value(meta.data(), meta.size()), 4);
+  for (size_t i = 0; i * kB < data.size() && i < crc_blocks; ++i) {
+    std::string block = data.substr(i * kB, kB);
+    block.resize(kB, '\0');
+    meta += fixed(crc32c::Value(block.data(), block.size()), 4);
+  }
+  const std::string meta_path = chunk_path.substr(0, chunk_path.size() - 6) + ".meta";
+  std::ofstream(meta_path, std::ios::binary) << meta;
+  std::ofstream(chunk_path, std::ios::binary) << data;
+}
+
+TEST_F(ChunkStoreTest, LegacyChunksAreMigratedToOneFile) {
+  store_.reset();
+  std::filesystem::create_directories(test_dir() + "/data/chunks");
+  const std::string whole = RandomBytes(&rng_, 2 * kB + 300);
+  WriteLegacyChunk(ChunkPath(1), 1, 7, whole);
+  // Its last block's CRC never reached the sidecar: it must stay DataLoss.
+  const std::string lagging = RandomBytes(&rng_, 2 * kB + 300);
+  WriteLegacyChunk(ChunkPath(2), 2, 3, lagging, /*crc_blocks=*/2);
+  WriteLegacyChunk(ChunkPath(3), 3, 1, "");
+  // A damaged sidecar beside data: reported, files kept. Beside no data: an
+  // interrupted create, removed.
+  WriteLegacyChunk(ChunkPath(4), 4, 1, "data");
+  FlipBit(LegacyMetaPath(4), 26);
+  WriteLegacyChunk(ChunkPath(5), 5, 1, "");
+  FlipBit(LegacyMetaPath(5), 26);
+  // A migration a crash interrupted before the sidecar was removed: built again.
+  const std::string again = RandomBytes(&rng_, kB + 1);
+  WriteLegacyChunk(ChunkPath(6), 6, 2, again);
+  { std::ofstream(ChunkPath(6, ".chunk.new")) << "half-built"; }
+  // One interrupted after: the new file is complete, and only its rename is missing.
+  const std::string finished = RandomBytes(&rng_, 3 * kB);
+  {
+    Result<std::unique_ptr<ChunkStore>> other = ChunkStore::Open(test_dir() + "/other");
+    ASSERT_OK(other);
+    ASSERT_OK((*other)->Create(8, 4));
+    ASSERT_OK((*other)->Write(8, 0, finished));
+    ASSERT_OK((*other)->Sync(8));
+  }
+  std::filesystem::copy_file(test_dir() + "/other/chunks/0000000000000008.chunk",
+                             ChunkPath(8, ".chunk.new"));
+  { std::ofstream(ChunkPath(8)) << finished; }  // the legacy data file
+
+  Reopen();
+  EXPECT_EQ(store_->corrupt_at_open(), (std::vector<uint64_t>{4}));
+  for (uint64_t h : {1, 2, 3, 6, 8}) {
+    SCOPED_TRACE("chunk " + std::to_string(h));
+    EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(h)));
+    EXPECT_FALSE(std::filesystem::exists(ChunkPath(h, ".chunk.new")));
+  }
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(5)));
+  EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(5)));
+  EXPECT_TRUE(std::filesystem::exists(LegacyMetaPath(4)));
+
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "migrated" : "reopened");
+    EXPECT_EQ(store_->Info(1)->version, 7u);
+    EXPECT_EQ(MustRead(1, 0, whole.size()), whole);
+    EXPECT_EQ(store_->Info(2)->version, 3u);
+    EXPECT_EQ(MustRead(2, 0, 2 * kB), lagging.substr(0, 2 * kB));
+    ASSERT_CODE(store_->Read(2, 2 * kB, 1), StatusCode::kDataLoss);
+    EXPECT_EQ(store_->Info(3)->length, 0u);
+    EXPECT_EQ(MustRead(6, 0, again.size()), again);
+    EXPECT_EQ(store_->Info(8)->version, 4u);
+    EXPECT_EQ(MustRead(8, 0, finished.size()), finished);
+    EXPECT_EQ(store_->used_bytes(), whole.size() + lagging.size() + again.size() + finished.size());
+    Reopen();
+  }
+  // Migrated chunks take writes like any other; the damaged one is cleared by Delete.
+  ASSERT_OK(store_->Write(1, whole.size(), "more"));
+  ASSERT_OK(store_->Sync(1));
+  EXPECT_EQ(MustRead(1, whole.size() - 2, 6), whole.substr(whole.size() - 2) + "more");
+  ASSERT_OK(store_->Delete(4));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(4)));
+  EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(4)));
 }
 
 TEST_F(ChunkStoreTest, MaxChunkBytesEnforced) {
@@ -423,8 +536,7 @@ TEST_F(ChunkStoreTest, DeleteRemovesFiles) {
   ASSERT_OK(store_->Write(7, 0, std::string(10, 'x')));
   EXPECT_EQ(store_->used_bytes(), 1010u);
   ASSERT_OK(store_->Delete(kHandle));
-  EXPECT_FALSE(std::filesystem::exists(DataPath(kHandle)));
-  EXPECT_FALSE(std::filesystem::exists(MetaPath(kHandle)));
+  EXPECT_FALSE(std::filesystem::exists(ChunkPath(kHandle)));
   EXPECT_EQ(store_->used_bytes(), 10u);
   ASSERT_CODE(store_->Info(kHandle), StatusCode::kNotFound);
   ASSERT_CODE(store_->Read(kHandle, 0, 1), StatusCode::kNotFound);
@@ -562,7 +674,7 @@ TEST_F(ChunkStoreTest, WriteBehindDropsWrittenPagesAndKeepsTheData) {
   // Every MiB written hands the MiB before it to the disk and drops it: the first
   // MiBs are out of the page cache, the last ones (still being written back) may not be.
   const size_t pages_per_mib = (1 << 20) / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  EXPECT_LT(ResidentPages(DataPath(kHandle), 0, 3 << 20), pages_per_mib / 2)
+  EXPECT_LT(ResidentPages(ChunkPath(kHandle), DataOffset(kHandle), 3 << 20), pages_per_mib / 2)
       << "written-back pages should have left the page cache";
   // Dropping changes nothing a reader or a sync sees.
   ASSERT_OK(store_->Sync(kHandle));
@@ -579,7 +691,7 @@ TEST_F(ChunkStoreTest, WithoutWriteBehindWrittenPagesStayCached) {
   const std::string data = RandomBytes(&rng_, 4 << 20);
   ASSERT_OK(store_->Write(kHandle, 0, data));
   const size_t pages = (3 << 20) / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  EXPECT_EQ(ResidentPages(DataPath(kHandle), 0, 3 << 20), pages);
+  EXPECT_EQ(ResidentPages(ChunkPath(kHandle), DataOffset(kHandle), 3 << 20), pages);
 }
 
 }  // namespace

@@ -25,11 +25,6 @@ struct Acked {
   std::string payload;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 class AppendTest : public GfsTest {
  protected:
   void SetUp() override {
@@ -92,7 +87,9 @@ class AppendTest : public GfsTest {
       for (const std::string& address : chunk.replicas) {
         const int cs = cluster_->ChunkserverIndex(address);
         ASSERT_GE(cs, 0) << address;
-        replica_bytes[chunk.index].push_back(ReadFile(cluster_->ChunkFilePath(cs, chunk.handle)));
+        Result<std::string> bytes = cluster_->ReadReplicaData(cs, chunk.handle);
+        ASSERT_OK(bytes) << "chunk " << chunk.index << " on cs" << cs;
+        replica_bytes[chunk.index].push_back(*std::move(bytes));
       }
     }
     for (const Acked& record : acked) {

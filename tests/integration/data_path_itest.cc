@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "chunkserver/chunk_store.h"
 #include "protos/chunkserver.grpc.pb.h"
 #include "tests/integration/harness.h"
 #include "tests/test_util.h"
@@ -73,15 +74,6 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
     fail << "one is a prefix of the other";
   }
   return fail;
-}
-
-// The whole content of a local file; NotFound if it is missing.
-Result<std::string> ReadLocalFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 Status WriteLocalFile(const std::string& path, const std::string& data) {
@@ -243,11 +235,11 @@ class DataPathTest : public GfsTest {
         EXPECT_GE(cs, 0) << "chunk " << loc.index << ": unknown replica " << replica;
         if (cs < 0) continue;
         const std::string file = cluster_->ChunkFilePath(cs, loc.handle);
-        Result<std::string> bytes = ReadLocalFile(file);
+        Result<std::string> bytes = cluster_->ReadReplicaData(cs, loc.handle);
         EXPECT_OK(bytes) << "chunk " << loc.index << " on cs" << cs;
         if (!bytes.ok()) continue;
-        // A chunk file ends where the last write into it ended; up to the chunk's end in
-        // the file is a hole, read as zeros (a later write past the file's end leaves one).
+        // A chunk file ends where the last write into it ended; up to the chunk's end is
+        // a hole, read as zeros (a later write past the file's end leaves one).
         if (bytes->size() < expected.size()) bytes->resize(expected.size(), '\0');
         EXPECT_TRUE(SameBytes(*bytes, expected))
             << "chunk " << loc.index << " (handle " << loc.handle << " version " << loc.version
@@ -367,7 +359,7 @@ TEST_F(DataPathTest, EveryReplicaHoldsIdenticalBytes) {
   for (const ChunkLocation& loc : chunks) {
     const std::string expected = data.substr(loc.index * kChunk, kChunk);
     for (int cs = 0; cs < kServers; ++cs) {
-      Result<std::string> bytes = ReadLocalFile(cluster_->ChunkFilePath(cs, loc.handle));
+      Result<std::string> bytes = cluster_->ReadReplicaData(cs, loc.handle);
       ASSERT_OK(bytes) << "chunk " << loc.index << " on cs" << cs;
       EXPECT_TRUE(SameBytes(*bytes, expected)) << "chunk " << loc.index << " on cs" << cs;
     }
@@ -525,7 +517,11 @@ TEST_F(DataPathTest, RestartedChunkserverKeepsItsReplicas) {
 }
 
 // Flips one byte of `file` at `offset`, on disk, behind the chunkserver's back.
+// Flips the byte `offset` bytes into the data of the chunk file `file`.
 void FlipByte(const std::string& file, off_t offset) {
+  Result<uint64_t> data_offset = chunkserver::ReadChunkDataOffset(file);
+  ASSERT_OK(data_offset);
+  offset += static_cast<off_t>(*data_offset);
   int fd = open(file.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0) << "open " << file << ": " << strerror(errno);
   char byte = 0;

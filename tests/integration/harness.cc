@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "chunkserver/chunk_store.h"
 #include "tests/test_util.h"
 
 #ifndef GFS_BIN_DIR
@@ -496,6 +497,15 @@ std::string MiniCluster::ChunkFilePath(int i, uint64_t handle) const {
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016" PRIx64, handle);
   return cs(i).data_dir + "/chunks/" + hex + ".chunk";
+}
+
+Result<std::string> MiniCluster::ReadReplicaData(int i, uint64_t handle) const {
+  const std::string path = ChunkFilePath(i, handle);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open " + path);
+  GFS_ASSIGN_OR_RETURN(const uint64_t offset, chunkserver::ReadChunkDataOffset(path));
+  in.seekg(static_cast<std::streamoff>(offset));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 Status MiniCluster::WaitChunkserverListening(int i, milliseconds timeout) {

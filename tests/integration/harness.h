@@ -207,9 +207,12 @@ class MiniCluster {
   // The index of the chunkserver advertising `address`, or -1.
   int ChunkserverIndex(const std::string& address) const;
 
-  // Where chunkserver `cs` keeps the data of chunk `handle`:
+  // Where chunkserver `cs` keeps chunk `handle`:
   // ROOT/cs<cs>/chunks/<handle as 16 hex digits>.chunk (see chunkserver/chunk_store.h).
   std::string ChunkFilePath(int cs, uint64_t handle) const;
+  // The data of that replica as its file holds it (past the header and checksums);
+  // NotFound if there is no file, DataLoss if its header does not decode.
+  Result<std::string> ReadReplicaData(int cs, uint64_t handle) const;
 
  private:
   struct Chunkserver {

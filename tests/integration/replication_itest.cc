@@ -13,11 +13,6 @@ namespace {
 
 constexpr uint64_t kChunk = 1 << 20;
 
-std::string ReadLocalFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 class ReplicationTest : public GfsTest {};
 
 TEST_F(ReplicationTest, ChunksOfADeadServerAreCopiedElsewhere) {
@@ -61,9 +56,10 @@ TEST_F(ReplicationTest, ChunksOfADeadServerAreCopiedElsewhere) {
     const std::string expected = data.substr(
         chunk.index * kChunk, std::min<uint64_t>(kChunk, data.size() - chunk.index * kChunk));
     for (const std::string& address : chunk.replicas) {
-      EXPECT_TRUE(ReadLocalFile(cluster.ChunkFilePath(cluster.ChunkserverIndex(address),
-                                                      chunk.handle)) == expected)
-          << "chunk " << chunk.index << " on " << address;
+      Result<std::string> bytes =
+          cluster.ReadReplicaData(cluster.ChunkserverIndex(address), chunk.handle);
+      ASSERT_OK(bytes) << "chunk " << chunk.index << " on " << address;
+      EXPECT_TRUE(*bytes == expected) << "chunk " << chunk.index << " on " << address;
     }
   }
   auto read = client->ReadAt("/f", 0, data.size());

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "chunkserver/chunk_store.h"
 #include "tests/integration/harness.h"
 #include "tests/test_util.h"
 
@@ -18,7 +19,11 @@ uint64_t ChunkDataBytes(const std::string& data_dir) {
   uint64_t total = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir, ec)) {
-    if (entry.path().extension() == ".chunk") total += entry.file_size(ec);
+    if (entry.path().extension() != ".chunk") continue;
+    // Data only: a chunk file starts with its header and checksums.
+    const uint64_t size = entry.file_size(ec);
+    Result<uint64_t> offset = chunkserver::ReadChunkDataOffset(entry.path().string());
+    if (offset.ok() && size > *offset) total += size - *offset;
   }
   return total;
 }
