@@ -14,7 +14,7 @@ namespace {
 
 constexpr uint64_t kChunk = 1 << 20;
 
-// Bytes of chunk files (data and sidecars) under a chunkserver's data dir.
+// Bytes of chunk files (headers, checksums and data) under a chunkserver's data dir.
 uint64_t ChunkBytesOnDisk(const std::string& data_dir) {
   uint64_t total = 0;
   std::error_code ec;
