@@ -858,7 +858,7 @@ Status ChunkStoreImpl::ReadAndVerifyBlock(Chunk* c, uint64_t index, size_t e, ch
       size_t got, PReadFull(c->fd, buf, e, c->data_offset + index * kBlock, ChunkPath(c->handle)));
   if (got != e) {
     return Status::DataLoss(ChunkName(c->handle) + " block " + std::to_string(index) +
-                            ": data file is shorter than its recorded length");
+                            ": its file is shorter than its recorded length");
   }
   const uint32_t actual = BlockCrc(buf, e);
   if (actual != c->crcs[index]) {

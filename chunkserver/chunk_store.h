@@ -36,7 +36,7 @@ inline constexpr uint64_t kChecksumBlockBytes = 64 * 1024;
 struct ChunkInfo {
   uint64_t handle = 0;
   uint64_t version = 0;
-  // Bytes of data (the data file's size).
+  // Bytes of data (the chunk file's size past its data offset).
   uint64_t length = 0;
 };
 

@@ -30,7 +30,7 @@ void InitDaemon(int* argc, char*** argv, const char* usage) {
   CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, nullptr), 0);
   // A peer that vanishes must not kill us through SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  // A chunkserver keeps two descriptors per chunk open: allow as many as the system does.
+  // A chunkserver keeps a descriptor per chunk open: allow as many as the system does.
   struct rlimit files;
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;

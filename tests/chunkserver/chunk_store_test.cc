@@ -719,7 +719,7 @@ TEST_F(ChunkStoreTest, OpenFilesAreBoundedAndReopenedOnUse) {
     data.push_back(RandomBytes(&rng_, 1000 + h * 100));
     ASSERT_OK(store_->Write(h, 0, data.back()));
   }
-  EXPECT_LE(OpenDescriptors(), before + 2 * 4 + 2) << "two descriptors per open chunk";
+  EXPECT_LE(OpenDescriptors(), before + 4 + 2) << "one descriptor per open chunk";
   // Every operation works on a chunk whose files were closed meanwhile.
   for (uint64_t h = 1; h <= 40; ++h) {
     ASSERT_OK(store_->Sync(h));
