@@ -38,8 +38,9 @@ constexpr uint64_t kFileMagic = 0x4b4e554843534647ull;  // "GFSCHUNK"
 constexpr uint32_t kFileFormat = 2;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kHeaderCrcOffset = 60;
-// Room for the CRCs of a 64 GiB chunk: a larger data offset is garbage, not a header.
-constexpr uint64_t kMaxDataOffset = kHeaderBytes + 4 * (1ull << 20);
+// Room for the CRCs of a 64 GiB chunk, rounded up to a page: a larger data offset is
+// garbage, not a header.
+constexpr uint64_t kMaxDataOffset = (kHeaderBytes + 4 * (1ull << 20) + 4095) / 4096 * 4096;
 
 // The format before this one kept the CRCs in a sidecar, <handle>.meta: the same header
 // without a data offset (magic "CHNKMETA", format 1), then the CRC slots; the .chunk
@@ -290,21 +291,28 @@ struct Chunk {
   uint64_t written_since_writeback GUARDED_BY(mu) = 0;
   uint64_t writeback_end GUARDED_BY(mu) = 0;
   uint64_t dropped_end GUARDED_BY(mu) = 0;
+  // The first error a write-behind wait saw, 0 if none. The kernel reports a failed
+  // write-back once per descriptor: the wait that saw it took it from the next
+  // fdatasync, so Sync reports it from here instead.
+  int writeback_errno GUARDED_BY(mu) = 0;
   // The creation number (ChunkStoreImpl::creations_) whose directory entries the next
   // Sync must make durable; 0 once they are.
   uint64_t creation GUARDED_BY(mu) = 0;
 };
 
-// Write-behind for `c` (see ChunkStoreOptions::write_behind_bytes). Errors are ignored:
-// these calls only move pages sooner than the kernel would, and a write error surfaces
-// in the fdatasync of Sync().
+// Write-behind for `c` (see ChunkStoreOptions::write_behind_bytes). These calls only
+// move pages sooner than the kernel would; a write-back error the wait sees is kept for
+// Sync() to return (see Chunk::writeback_errno).
 void WriteBehind(Chunk* c) REQUIRES(c->mu) {
   if (c->writeback_end > c->dropped_end) {
     const off_t from = static_cast<off_t>(c->data_offset + c->dropped_end);
     const off_t len = static_cast<off_t>(c->writeback_end - c->dropped_end);
-    ::sync_file_range(
-        c->fd, from, len,
-        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    if (::sync_file_range(c->fd, from, len,
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                              SYNC_FILE_RANGE_WAIT_AFTER) != 0 &&
+        c->writeback_errno == 0) {
+      c->writeback_errno = errno;
+    }
     ::posix_fadvise(c->fd, from, len, POSIX_FADV_DONTNEED);
     c->dropped_end = c->writeback_end;
   }
@@ -507,59 +515,63 @@ Status ChunkStoreImpl::MigrateLegacyChunks(const std::set<uint64_t>& legacy,
   // A migration builds <h>.chunk.new whole and makes it durable, then removes <h>.meta,
   // then renames <h>.chunk.new over <h>.chunk, with a directory fsync between the steps.
   // A .chunk.new beside a .meta is thus unfinished (built again); one without is
-  // complete but for its rename.
-  std::vector<uint64_t> rename;
+  // complete but for its rename. Chunks are migrated one at a time, so that the disk
+  // needs room for one extra copy of a chunk, not of all of them.
+  std::vector<uint64_t> renamed;
+  auto finish = [&](uint64_t h) -> Status {
+    if (::rename(MigratingPath(h).c_str(), ChunkPath(h).c_str()) != 0) {
+      return Status::IOError("rename " + MigratingPath(h) + " to " + ChunkPath(h), errno);
+    }
+    renamed.push_back(h);
+    return Status::OK();
+  };
   for (uint64_t h : migrating) {
     if (legacy.count(h) != 0) {
       ::unlink(MigratingPath(h).c_str());
     } else {
-      rename.push_back(h);
+      GFS_RETURN_IF_ERROR(finish(h));
     }
   }
-  std::vector<uint64_t> built;
   for (uint64_t h : legacy) {
     const Status s = BuildMigratedFile(h);
-    if (s.ok()) {
-      built.push_back(h);
-      continue;
+    if (!s.ok()) ::unlink(MigratingPath(h).c_str());
+    // Only damage of the legacy pair itself is the chunk's fault. Anything else (a full
+    // disk, an I/O error) fails Open and leaves the legacy files as they were.
+    if (!s.ok() && s.code() != StatusCode::kDataLoss) {
+      return s.Prepend("migrating " + ChunkName(h) + " to one file");
     }
-    ::unlink(MigratingPath(h).c_str());
-    if (s.code() == StatusCode::kResourceExhausted) return s;
-    // The legacy Create left the sidecar's header unsynced too: an unreadable one
-    // beside no data is an interrupted creation, as in LoadChunk.
-    struct stat st;
-    const bool data_empty =
-        ::stat(ChunkPath(h).c_str(), &st) != 0 ? errno == ENOENT : st.st_size == 0;
-    if (s.code() == StatusCode::kDataLoss && data_empty) {
-      LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
-                << ": no data and an incomplete legacy header (interrupted create): "
-                << s.ToString();
-      ::unlink(LegacyMetaPath(h).c_str());
-      ::unlink(ChunkPath(h).c_str());
-      continue;
-    }
-    LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
-               << " (legacy format): damaged, skipped: " << s.ToString();
-    corrupt->insert(h);
-  }
-  if (!built.empty()) {
-    GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
-    for (uint64_t h : built) {
-      if (::unlink(LegacyMetaPath(h).c_str()) != 0 && errno != ENOENT) {
-        return Status::IOError("unlink " + LegacyMetaPath(h), errno);
+    if (!s.ok()) {
+      // The legacy Create left the sidecar's header unsynced too: an unreadable one
+      // beside no data is an interrupted creation, as in LoadChunk. A sidecar without
+      // any data file describes nothing left to keep either; the master re-replicates
+      // a replica that is gone as it does one reported damaged.
+      struct stat st;
+      const bool data_empty =
+          ::stat(ChunkPath(h).c_str(), &st) != 0 ? errno == ENOENT : st.st_size == 0;
+      if (data_empty) {
+        LOG(INFO) << "[chunk store " << dir_ << "] removing " << ChunkName(h)
+                  << ": no data and an incomplete legacy header (interrupted create): "
+                  << s.ToString();
+        ::unlink(LegacyMetaPath(h).c_str());
+        ::unlink(ChunkPath(h).c_str());
+        continue;
       }
+      LOG(ERROR) << "[chunk store " << dir_ << "] " << ChunkName(h)
+                 << " (legacy format): damaged, skipped: " << s.ToString();
+      corrupt->insert(h);
+      continue;
     }
     GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
-    rename.insert(rename.end(), built.begin(), built.end());
-  }
-  for (uint64_t h : rename) {
-    if (::rename(MigratingPath(h).c_str(), ChunkPath(h).c_str()) != 0) {
-      return Status::IOError("rename " + MigratingPath(h) + " to " + ChunkPath(h), errno);
+    if (::unlink(LegacyMetaPath(h).c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("unlink " + LegacyMetaPath(h), errno);
     }
-  }
-  if (!rename.empty()) {
     GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
-    LOG(INFO) << "[chunk store " << dir_ << "] migrated " << rename.size()
+    GFS_RETURN_IF_ERROR(finish(h));
+  }
+  // A rename a crash loses is redone at the next Open.
+  if (!renamed.empty()) {
+    GFS_RETURN_IF_ERROR(SyncDir(chunks_dir_));
+    LOG(INFO) << "[chunk store " << dir_ << "] migrated " << renamed.size()
               << " chunks from the legacy format (data file + .meta sidecar) to one file each";
   }
   return Status::OK();
@@ -582,7 +594,11 @@ Status ChunkStoreImpl::BuildMigratedFile(uint64_t handle) {
   GFS_ASSIGN_OR_RETURN(
       Header header, DecodeHeader(meta.data(), kLegacyMetaMagic, kLegacyFormat, handle, meta_path));
 
-  GFS_ASSIGN_OR_RETURN(const int data_fd, OpenPath(data_path, O_RDONLY));
+  Result<int> opened = OpenPath(data_path, O_RDONLY);
+  if (!opened.ok() && ::access(data_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    return Status::DataLoss(meta_path + ": no data file beside it");
+  }
+  GFS_ASSIGN_OR_RETURN(const int data_fd, std::move(opened));
   const ScopedFd data_closer(data_fd);
   if (::fstat(data_fd, &st) != 0) return Status::IOError("fstat " + data_path, errno);
   const uint64_t length = static_cast<uint64_t>(st.st_size);
@@ -902,7 +918,8 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
   if (offset > limit || n > limit - offset) {
     return Status::InvalidArgument("writing " + std::to_string(n) + " bytes at offset " +
                                    std::to_string(offset) + " of " + ChunkName(handle) +
-                                   " would pass the maximum chunk size " + std::to_string(limit));
+                                   " would pass " + std::to_string(limit) +
+                                   " bytes, the most it can hold");
   }
   GFS_RETURN_IF_ERROR(OpenFile(c));
   // Nothing to write changes nothing: in particular it does not extend the chunk.
@@ -1022,8 +1039,8 @@ Status ChunkStoreImpl::ExtendTo(uint64_t handle, uint64_t length) {
   const uint64_t limit = std::min(options_.max_chunk_bytes, c->capacity);
   if (length > limit) {
     return Status::InvalidArgument("extending " + ChunkName(handle) + " to " +
-                                   std::to_string(length) + " bytes would pass the maximum " +
-                                   std::to_string(limit));
+                                   std::to_string(length) + " bytes would pass " +
+                                   std::to_string(limit) + " bytes, the most it can hold");
   }
   GFS_RETURN_IF_ERROR(OpenFile(c));
   const uint64_t old_len = c->length;
@@ -1095,7 +1112,9 @@ Status ChunkStoreImpl::Sync(uint64_t handle) {
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
   GFS_RETURN_IF_ERROR(OpenFile(c));
-  Status s = FdataSync(c->fd, ChunkPath(handle));
+  Status s = c->writeback_errno != 0
+                 ? Status::IOError("writing back " + ChunkPath(handle), c->writeback_errno)
+                 : FdataSync(c->fd, ChunkPath(handle));
   if (s.ok() && c->creation != 0) {
     s = SyncDirectoryThrough(c->creation);
     if (s.ok()) c->creation = 0;

@@ -6,8 +6,13 @@
 // (a page boundary past the CRCs of the largest chunk) the data itself. A block's CRC
 // covers all 65536 bytes of the block, bytes past the end of the data counting as zeros,
 // so that growing a chunk never changes what a CRC means. One file per chunk costs one
-// inode, one descriptor and one fdatasync per Sync (the format before kept the CRCs in
-// a .meta sidecar; Open migrates such chunks).
+// inode, one descriptor and one fdatasync per Sync. A chunk's capacity is fixed when
+// it is created, by the max_chunk_bytes then in force.
+//
+// The format before kept the CRCs in a .meta sidecar. Open migrates such chunks, one at
+// a time (room for one extra copy of a chunk is needed), crash-safely; an error other
+// than damage of a legacy chunk fails Open and leaves it as it was. The migration is
+// one-way: a chunkserver of the older format reads migrated chunks as damaged.
 //
 // Crash consistency: a write updates the data, then the CRCs of the blocks it touched.
 // A crash between the two leaves a block whose CRC does not match: reads of it return

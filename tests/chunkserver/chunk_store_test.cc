@@ -516,6 +516,30 @@ TEST_F(ChunkStoreTest, LegacyChunksAreMigratedToOneFile) {
   EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(4)));
 }
 
+// A migration that fails for a reason other than damage of the chunk (here its new file
+// cannot be created; a full disk is the usual one) fails Open and leaves the legacy
+// files as they were, so that a later Open can migrate them.
+TEST_F(ChunkStoreTest, MigrationThatCannotWriteFailsOpenAndKeepsTheLegacyFiles) {
+  store_.reset();
+  std::filesystem::create_directories(ChunkPath(1, ".chunk.new"));  // blocks the new file
+  const std::string data = RandomBytes(&rng_, kB + 7);
+  WriteLegacyChunk(ChunkPath(1), 1, 5, data);
+
+  Result<std::unique_ptr<ChunkStore>> failed = ChunkStore::Open(test_dir() + "/data");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("migrating chunk 0000000000000001"), std::string::npos)
+      << failed.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(LegacyMetaPath(1)));
+  EXPECT_EQ(ReadFile(ChunkPath(1)), data);
+
+  std::filesystem::remove(ChunkPath(1, ".chunk.new"));
+  Reopen();
+  EXPECT_TRUE(store_->corrupt_at_open().empty());
+  EXPECT_EQ(store_->Info(1)->version, 5u);
+  EXPECT_EQ(MustRead(1, 0, data.size()), data);
+  EXPECT_FALSE(std::filesystem::exists(LegacyMetaPath(1)));
+}
+
 TEST_F(ChunkStoreTest, MaxChunkBytesEnforced) {
   ChunkStoreOptions options;
   options.max_chunk_bytes = 4 * kB;
