@@ -12,6 +12,7 @@
 
 int main(int argc, char** argv) {
   gfs::TurnOffMutexDeadlockDetection();
+  gfs::KeepFreedBuffersForReuse();
   // No gflags parsing: the command line belongs to RunCli (`ls -l` is not a gflag).
   // Library logs go to stderr, and only when they matter.
   FLAGS_logtostderr = true;

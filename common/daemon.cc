@@ -3,6 +3,7 @@
 #include <absl/synchronization/mutex.h>
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -45,6 +46,23 @@ void TurnOffMutexDeadlockDetection() {
   // of all CPU in gfs-bench's mkdir run). gfs's own locks are checked at compile time
   // by the thread-safety annotations instead.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
+void KeepFreedBuffersForReuse() {
+  // A client moves data in buffers of megabytes (gRPC's receive buffers, read pieces).
+  // By default glibc hands freed memory at the top of a heap back to the kernel
+  // (MADV_DONTNEED or munmap) once about twice the largest recent buffer is free, and
+  // the next buffer page-faults every page back in, zeroed. Keeping up to kKeepBytes of
+  // freed memory per heap, and serving buffers below kMmapBytes from the heaps, bounds
+  // what is kept and stops the churn. Measured on a cold 1 GiB read, 3 alternating
+  // pairs: client CPU 0.48-0.53 against 0.68-0.79 s/GiB, 938-1,034 against 897-908
+  // MB/s. The daemons do not call it: on writes their gain was within noise (daemon CPU
+  // 4.17-4.52 against 4.43-4.52 s/GiB), and a daemon's many threads have as many heaps.
+  constexpr int kKeepBytes = 64 << 20;
+  constexpr int kMmapBytes = 32 << 20;
+  if (mallopt(M_TRIM_THRESHOLD, kKeepBytes) != 1 || mallopt(M_MMAP_THRESHOLD, kMmapBytes) != 1) {
+    LOG(WARNING) << "mallopt refused the buffer settings; large buffers will page-fault";
+  }
 }
 
 int WaitForTerminationSignal() {

@@ -1,5 +1,5 @@
-// Start-up and shutdown shared by the gfs daemons (and, for the deadlock detector, by
-// the client programs).
+// Start-up and shutdown shared by the gfs daemons (and, for the deadlock detector and
+// the malloc settings, by the client programs).
 #pragma once
 
 namespace gfs {
@@ -15,6 +15,13 @@ void InitDaemon(int* argc, char*** argv, const char* usage);
 // gRPC lock then pays for. InitDaemon calls it; client programs (gfs, gfs-bench) call
 // it first thing in main().
 void TurnOffMutexDeadlockDetection();
+
+// Makes glibc keep freed memory (up to 64 MiB per heap) for reuse instead of returning
+// it to the kernel at once, so that a client's megabyte buffers do not page-fault
+// afresh every time (see daemon.cc). Process-wide: the client programs (gfs,
+// gfs-bench) call it first thing in main(); an application using the client library
+// may do the same.
+void KeepFreedBuffersForReuse();
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
 int WaitForTerminationSignal();

@@ -39,6 +39,8 @@ DEFINE_uint64(record_kb, 64, "Payload of each record of the append workload, in 
 DEFINE_uint64(inline_write_kb, gfs::ClientOptions().inline_write_bytes >> 10,
               "Writes and appends of at most this many KiB carry their data to the primary "
               "instead of pushing it to every replica first; 0 pushes everything.");
+DEFINE_int32(parallel_chunks, gfs::ClientOptions().parallel_chunks,
+             "Pieces a reader keeps in flight, and units a writer sends at once.");
 DEFINE_string(daemon_pids, "",
               "Comma-separated pids of the cluster's daemons: their CPU time (user+sys "
               "from /proc/PID/stat) during each data workload is reported per GiB.");
@@ -69,6 +71,7 @@ bool IsMetadataWorkload(const std::string& w) {
 
 int main(int argc, char** argv) {
   gfs::TurnOffMutexDeadlockDetection();
+  gfs::KeepFreedBuffersForReuse();
   gflags::SetUsageMessage("gfs-bench --master=HOST:PORT [--workloads=...] [--threads=1,8]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
 
   gfs::ClientOptions client_options;
   client_options.inline_write_bytes = FLAGS_inline_write_kb << 10;
+  client_options.parallel_chunks = FLAGS_parallel_chunks;
   auto client = gfs::Client::Connect(FLAGS_master, client_options);
   if (!client.ok()) {
     std::cerr << "gfs-bench: " << client.status().ToString() << "\n";
