@@ -4,6 +4,8 @@
 // Start() and Shutdown() are called from one thread.
 #pragma once
 
+#include <grpcpp/generic/async_generic_service.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -25,6 +27,7 @@ namespace gfs::chunkserver {
 
 class ChunkStore;
 class ChunkServerServiceImpl;
+class PushDataService;
 class Heartbeater;
 class LeaseTable;
 class PushBuffer;
@@ -71,6 +74,8 @@ class ChunkServer {
   std::unique_ptr<LeaseTable> leases_;
   std::unique_ptr<Heartbeater> heartbeater_;
   std::unique_ptr<ChunkServerServiceImpl> service_;
+  std::unique_ptr<PushDataService> push_service_;
+  grpc::CallbackGenericService unknown_methods_;
   std::unique_ptr<grpc::ServerCompletionQueue> read_queue_;
   std::unique_ptr<grpc::Server> server_;
   // Serves ReadChunk off read_queue_ (chunkserver/read_server.h).

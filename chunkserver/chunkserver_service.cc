@@ -9,6 +9,7 @@
 #include "common/grpc_status.h"
 #include "common/inline_data.h"
 #include "common/latch.h"
+#include "common/push_data_wire.h"
 #include "common/read_chunk_wire.h"
 
 namespace gfs::chunkserver {
@@ -73,29 +74,29 @@ std::string ChunkServerServiceImpl::Describe(uint64_t handle) const {
 
 // ---- Data push ----
 
-grpc::Status ChunkServerServiceImpl::PushData(grpc::ServerContext* ctx,
-                                              grpc::ServerReader<proto::PushDataRequest>* reader,
-                                              proto::PushDataResponse*) {
-  return ToGrpc(ReceivePush(ctx, reader));
-}
+Status ChunkServerServiceImpl::ReceivePush(grpc::ServerReader<grpc::ByteBuffer>* reader) {
+  const std::string here = "push to " + options_.advertise;
+  grpc::ByteBuffer raw;
+  if (!reader->Read(&raw)) return Status::InvalidArgument("push without a header");
+  Result<ReceivedPushMessage> msg = ParsePushMessage(std::move(raw));
+  if (!msg.ok()) return msg.status().Prepend(here);
+  const uint64_t data_id = msg->header.data_id;
+  GFS_RETURN_IF_ERROR_PREPEND(buffer_->Reserve(data_id, msg->header.length), here);
 
-Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
-                                           grpc::ServerReader<proto::PushDataRequest>* reader) {
-  proto::PushDataRequest msg;
-  if (!reader->Read(&msg)) return Status::InvalidArgument("push without a header");
-  const uint64_t data_id = msg.data_id();
-  GFS_RETURN_IF_ERROR_PREPEND(buffer_->Reserve(data_id, msg.length()),
-                              "push to " + options_.advertise);
-
-  // The next replica of the chain gets the same stream, minus itself, piece by piece.
+  // The next replica of the chain gets the same stream, minus itself, message by message:
+  // the first with its header rewritten, the others as they arrived.
   grpc::ClientContext down_ctx;
-  proto::PushDataResponse down_resp;
-  std::unique_ptr<grpc::ClientWriter<proto::PushDataRequest>> down;
+  grpc::ByteBuffer down_resp;
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> down;
   std::string next;
-  if (msg.chain_size() > 0) {
-    next = msg.chain(0);
+  PushHeader down_header;
+  if (!msg->header.chain.empty()) {
+    next = msg->header.chain[0];
+    down_header.data_id = data_id;
+    down_header.length = msg->header.length;
+    down_header.chain.assign(msg->header.chain.begin() + 1, msg->header.chain.end());
     down_ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
-    down = peers_.Get(next)->PushData(&down_ctx, &down_resp);
+    down = OpenPushStream(peers_.GetChannel(next).get(), &down_ctx, &down_resp);
   }
   auto fail = [&](Status s) {
     buffer_->Remove(data_id);
@@ -104,31 +105,30 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
   };
 
   bool first = true;
-  do {
+  while (true) {
     if (down != nullptr) {
-      proto::PushDataRequest forward;
-      if (first) {
-        forward.set_data_id(data_id);
-        forward.set_length(msg.length());
-        for (int i = 1; i < msg.chain_size(); ++i) forward.add_chain(msg.chain(i));
-      }
-      forward.mutable_data()->swap(*msg.mutable_data());
-      const bool forwarded = down->Write(forward);
-      forward.mutable_data()->swap(*msg.mutable_data());  // back, to keep
-      if (!forwarded) {
+      Result<grpc::ByteBuffer> forward = ForwardPushMessage(*msg, first ? &down_header : nullptr);
+      if (!forward.ok()) return fail(forward.status().Prepend(here));
+      if (!down->Write(*forward)) {
         Status s = FromGrpc(down->Finish());
         if (s.ok()) s = Status::Unavailable("stream closed");
         return fail(Status::Unavailable("forwarding push to " + next + ": " + s.ToString()));
       }
     }
-    Status appended = buffer_->Append(data_id, std::move(*msg.mutable_data()));
-    if (!appended.ok()) return fail(appended.Prepend("push to " + options_.advertise));
-    msg.mutable_data()->clear();  // moved from: valid, but say what it holds
+    if (msg->data_bytes > 0) {
+      Result<std::string> data = PushMessageData(*msg);  // the one copy of the piece here
+      if (!data.ok()) return fail(data.status().Prepend(here));
+      Status appended = buffer_->Append(data_id, std::move(*data));
+      if (!appended.ok()) return fail(appended.Prepend(here));
+    }
     first = false;
-  } while (reader->Read(&msg));
+    if (!reader->Read(&raw)) break;
+    msg = ParsePushMessage(std::move(raw));
+    if (!msg.ok()) return fail(msg.status().Prepend(here));
+  }
 
   Status complete = buffer_->Complete(data_id);
-  if (!complete.ok()) return fail(complete.Prepend("push to " + options_.advertise));
+  if (!complete.ok()) return fail(complete.Prepend(here));
   if (down != nullptr) {
     down->WritesDone();
     Status s = FromGrpc(down->Finish());
@@ -141,6 +141,21 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerContext*,
     }
   }
   return Status::OK();
+}
+
+PushDataService::PushDataService(ChunkServerServiceImpl* impl) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      kPushDataMethod, grpc::internal::RpcMethod::CLIENT_STREAMING,
+      new grpc::internal::ClientStreamingHandler<ChunkServerServiceImpl, grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+          [](ChunkServerServiceImpl* service, grpc::ServerContext*,
+             grpc::ServerReader<grpc::ByteBuffer>* reader, grpc::ByteBuffer* reply) {
+            // The reply, an empty PushDataResponse, is an empty message (which must still
+            // be a buffer: a default ByteBuffer is none).
+            *reply = grpc::ByteBuffer(nullptr, 0);
+            return ToGrpc(service->ReceivePush(reader));
+          },
+          impl)));
 }
 
 // ---- Mutations ----

@@ -35,18 +35,21 @@ struct ChunkServerServiceOptions {
 
 // ReadChunk is served through the completion-queue API with the reply encoded by hand
 // (chunkserver/read_server.h), so that the bytes read go to the socket without a copy
-// (common/read_chunk_wire.h).
+// (common/read_chunk_wire.h). PushData is left to PushDataService, which hands the
+// messages over as gRPC received them (common/push_data_wire.h).
 class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMethod_ReadChunk<
-                                         proto::ChunkServerService::Service> {
+                                         proto::ChunkServerService::WithGenericMethod_PushData<
+                                             proto::ChunkServerService::Service>> {
  public:
   // Every pointer must outlive the service.
   ChunkServerServiceImpl(ChunkServerServiceOptions options, ChunkStore* store, PushBuffer* buffer,
                          LeaseTable* leases, Heartbeater* heartbeater);
   ~ChunkServerServiceImpl() override;
 
-  grpc::Status PushData(grpc::ServerContext* ctx,
-                        grpc::ServerReader<proto::PushDataRequest>* reader,
-                        proto::PushDataResponse* resp) override;
+  // Keeps a PushData stream in the push buffer while passing each message on, as it
+  // is, to the next replica of the chain (PushDataService calls it).
+  Status ReceivePush(grpc::ServerReader<grpc::ByteBuffer>* reader);
+
   grpc::Status Write(grpc::ServerContext* ctx, const proto::WriteRequest* req,
                      proto::WriteResponse* resp) override;
   grpc::Status Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
@@ -81,9 +84,6 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMe
                          const std::vector<std::string>& secondaries);
   // Fetches replica `handle` at `version` from `source` into the local store.
   Result<uint64_t> FetchReplica(uint64_t handle, uint64_t version, const std::string& source);
-  // Pushes the rest of a PushData stream on to the next replica of the chain while
-  // keeping it here.
-  Status ReceivePush(grpc::ServerContext* ctx, grpc::ServerReader<proto::PushDataRequest>* reader);
   // "chunk 000000000000002a on 127.0.0.1:7001"
   std::string Describe(uint64_t handle) const;
 
@@ -103,5 +103,13 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMe
 
 // "000000000000002a": how handles appear in messages and file names.
 std::string HandleName(uint64_t handle);
+
+// ChunkServerService.PushData with the messages as gRPC received them, for
+// ChunkServerServiceImpl::ReceivePush; registered on the same server beside it.
+class PushDataService final : public grpc::Service {
+ public:
+  // `impl` must outlive the service.
+  explicit PushDataService(ChunkServerServiceImpl* impl);
+};
 
 }  // namespace gfs::chunkserver

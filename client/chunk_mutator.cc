@@ -8,6 +8,7 @@
 #include "client/retry_backoff.h"
 #include "common/grpc_status.h"
 #include "common/inline_data.h"
+#include "common/push_data_wire.h"
 
 namespace gfs::client {
 namespace {
@@ -218,21 +219,21 @@ Status ChunkMutator::Push(const WriteLease& lease, uint64_t data_id, std::string
   const size_t piece = options_.push_piece_bytes > 0 ? options_.push_piece_bytes : 1 << 20;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, deadline, options_.rpc_timeout);
-  proto::PushDataResponse resp;
-  std::unique_ptr<grpc::ClientWriter<proto::PushDataRequest>> stream =
-      chunkservers_->Get(first)->PushData(&ctx, &resp);
-  proto::PushDataRequest req;
-  req.set_data_id(data_id);
-  req.set_length(data.size());
-  for (size_t i = 1; i < lease.replicas.size(); ++i) req.add_chain(lease.replicas[i]);
+  grpc::ByteBuffer resp;
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> stream =
+      OpenPushStream(chunkservers_->GetChannel(first).get(), &ctx, &resp);
+  PushHeader header;
+  header.data_id = data_id;
+  header.length = data.size();
+  header.chain.assign(lease.replicas.begin() + 1, lease.replicas.end());
   size_t sent = 0;
   bool stream_ok = true;
   do {
     const size_t n = std::min(piece, data.size() - sent);
-    req.set_data(data.data() + sent, n);
+    // Each piece is copied once, into the message (common/push_data_wire.h).
+    stream_ok =
+        stream->Write(EncodePushMessage(sent == 0 ? &header : nullptr, data.substr(sent, n)));
     sent += n;
-    stream_ok = stream->Write(req);
-    req.Clear();
   } while (stream_ok && sent < data.size());
   if (stream_ok) stream->WritesDone();
   Status s = FromGrpc(stream->Finish());
