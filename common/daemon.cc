@@ -60,9 +60,10 @@ void KeepFreedBuffersForReuse() {
   // 4.17-4.52 against 4.43-4.52 s/GiB), and a daemon's many threads have as many heaps.
   constexpr int kKeepBytes = 64 << 20;
   constexpr int kMmapBytes = 32 << 20;
-  if (mallopt(M_TRIM_THRESHOLD, kKeepBytes) != 1 || mallopt(M_MMAP_THRESHOLD, kMmapBytes) != 1) {
-    LOG(WARNING) << "mallopt refused the buffer settings; large buffers will page-fault";
-  }
+  // Another allocator (a sanitizer's) may refuse them; only speed is lost then, and a
+  // client program says nothing about it.
+  mallopt(M_TRIM_THRESHOLD, kKeepBytes);
+  mallopt(M_MMAP_THRESHOLD, kMmapBytes);
 }
 
 int WaitForTerminationSignal() {
