@@ -123,14 +123,24 @@ TEST_F(PushDataWireTest, ForwardRewritesTheHeaderAndSharesTheData) {
   ASSERT_EQ(sent.chain_size(), 1);
   EXPECT_EQ(sent.chain(0), "127.0.0.1:7002");
   EXPECT_EQ(sent.data(), data);
-  // The data's slices are the received ones, not copies.
+  // The data's slices point into the received ones, not at copies (slices of a few
+  // bytes are kept inline by gRPC and so copied: only larger ones count).
   std::vector<grpc::Slice> in, out;
   ASSERT_TRUE(received->buffer.Dump(&in).ok());
   ASSERT_TRUE(forward->Dump(&out).ok());
-  const uint8_t* last_in = in.back().end();
-  bool shared = false;
-  for (const grpc::Slice& slice : out) shared |= slice.end() == last_in;
-  EXPECT_TRUE(shared) << "the forwarded data should point into the received buffer";
+  size_t large = 0, shared = 0;
+  for (const grpc::Slice& slice : out) {
+    if (slice.size() <= 64) continue;
+    ++large;
+    for (const grpc::Slice& from : in) {
+      if (slice.begin() >= from.begin() && slice.end() <= from.end()) {
+        ++shared;
+        break;
+      }
+    }
+  }
+  EXPECT_GT(large, 0u);
+  EXPECT_EQ(shared, large) << "forwarded data should point into the received buffer";
 
   // Without a header the message goes on as it came.
   Result<grpc::ByteBuffer> same = ForwardPushMessage(*received, nullptr);
