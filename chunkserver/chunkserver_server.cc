@@ -55,7 +55,8 @@ Status ChunkServer::Start() {
   // ChunkServerServiceImpl leaves PushData to push_service_ by marking it generic, and
   // gRPC then wants a generic service: this one answers methods nobody registered
   // with UNIMPLEMENTED, as the server does without one.
-  builder.RegisterCallbackGenericService(&unknown_methods_);
+  unknown_methods_ = std::make_unique<grpc::CallbackGenericService>();
+  builder.RegisterCallbackGenericService(unknown_methods_.get());
   ConfigureServerBuilder(&builder);
   read_queue_ = builder.AddCompletionQueue();
   server_ = builder.BuildAndStart();
@@ -117,6 +118,8 @@ void ChunkServer::Shutdown() {
     LOG(INFO) << "[cs " << options_.advertise << "] stopped serving";
   }
   sweeper_.reset();
+  unknown_methods_.reset();
+  push_service_.reset();
   service_.reset();
   heartbeater_.reset();
   leases_.reset();

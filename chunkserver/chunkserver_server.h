@@ -75,7 +75,8 @@ class ChunkServer {
   std::unique_ptr<Heartbeater> heartbeater_;
   std::unique_ptr<ChunkServerServiceImpl> service_;
   std::unique_ptr<PushDataService> push_service_;
-  grpc::CallbackGenericService unknown_methods_;
+  // gRPC allows a generic service on one server only: made anew by each Start().
+  std::unique_ptr<grpc::CallbackGenericService> unknown_methods_;
   std::unique_ptr<grpc::ServerCompletionQueue> read_queue_;
   std::unique_ptr<grpc::Server> server_;
   // Serves ReadChunk off read_queue_ (chunkserver/read_server.h).

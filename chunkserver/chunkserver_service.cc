@@ -116,7 +116,7 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerReader<grpc::ByteBuffer>*
       }
     }
     if (msg->data_bytes > 0) {
-      Result<std::string> data = PushMessageData(*msg);  // the one copy of the piece here
+      Result<std::string> data = PushMessageData(&*msg);  // the one copy of the piece here
       if (!data.ok()) return fail(data.status().Prepend(here));
       Status appended = buffer_->Append(data_id, std::move(*data));
       if (!appended.ok()) return fail(appended.Prepend(here));

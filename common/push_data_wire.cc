@@ -67,7 +67,9 @@ Result<ReceivedPushMessage> ParsePushMessage(grpc::ByteBuffer buffer) {
       if (tag == 0) break;
       const int field = WireFormatLite::GetTagFieldNumber(tag);
       const WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
-      if (field == kDataIdField && type == WireFormatLite::WIRETYPE_FIXED64) {
+      if (field == 0) {
+        error = "field number 0";
+      } else if (field == kDataIdField && type == WireFormatLite::WIRETYPE_FIXED64) {
         if (!in.ReadLittleEndian64(&message.header.data_id)) error = "data_id";
       } else if (field == kLengthField && type == WireFormatLite::WIRETYPE_VARINT) {
         if (!in.ReadVarint64(&message.header.length)) error = "length";
@@ -76,14 +78,15 @@ Result<ReceivedPushMessage> ParsePushMessage(grpc::ByteBuffer buffer) {
         if (!WireFormatLite::ReadString(&in, &replica)) error = "chain";
         message.header.chain.push_back(std::move(replica));
       } else if (field == kDataField && type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-        uint32_t size = 0;
+        int size = 0;
         // Protobuf would keep the last of two data fields; nothing sends two.
         if (seen_data) error = "two data fields";
-        if (error.empty() && !in.ReadVarint32(&size)) error = "data length";
+        // As protobuf reads it: a length past INT_MAX is an error, never truncated.
+        if (error.empty() && !in.ReadVarintSizeAsInt(&size)) error = "data length";
         if (error.empty()) {
           message.data_offset = static_cast<size_t>(in.CurrentPosition());
-          message.data_bytes = size;
-          if (!in.Skip(static_cast<int>(size))) error = "data shorter than its length";
+          message.data_bytes = static_cast<size_t>(size);
+          if (!in.Skip(size)) error = "data shorter than its length";
         }
         seen_data = true;
       } else if (!WireFormatLite::SkipField(&in, tag)) {
@@ -95,7 +98,7 @@ Result<ReceivedPushMessage> ParsePushMessage(grpc::ByteBuffer buffer) {
     }
   }
   if (!error.empty()) return Malformed(error);
-  message.buffer = std::move(buffer);
+  message.buffer.Swap(&buffer);
   return message;
 }
 
@@ -123,16 +126,15 @@ Result<grpc::ByteBuffer> ForwardPushMessage(const ReceivedPushMessage& message,
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
-Result<std::string> PushMessageData(const ReceivedPushMessage& message) {
-  grpc::ByteBuffer buffer(message.buffer);  // shares the slices; the reader consumes a copy
-  grpc::ProtoBufferReader reader(&buffer);
+Result<std::string> PushMessageData(ReceivedPushMessage* message) {
+  grpc::ProtoBufferReader reader(&message->buffer);  // reads the slices, changes nothing
   CodedInputStream in(&reader);
   // Reserved whole: ReadString appends the buffer's slices one by one (without
   // zero-filling first), which would otherwise grow the string by reallocating.
   std::string data;
-  data.reserve(message.data_bytes);
-  if (!in.Skip(static_cast<int>(message.data_offset)) ||
-      !in.ReadString(&data, static_cast<int>(message.data_bytes))) {
+  data.reserve(message->data_bytes);
+  if (!in.Skip(static_cast<int>(message->data_offset)) ||
+      !in.ReadString(&data, static_cast<int>(message->data_bytes))) {
     return Malformed("data shorter than its length");
   }
   return data;

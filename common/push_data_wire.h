@@ -55,8 +55,8 @@ Result<ReceivedPushMessage> ParsePushMessage(grpc::ByteBuffer buffer);
 Result<grpc::ByteBuffer> ForwardPushMessage(const ReceivedPushMessage& message,
                                             const PushHeader* header);
 
-// `message`'s data, copied once into a string.
-Result<std::string> PushMessageData(const ReceivedPushMessage& message);
+// `message`'s data, copied once into a string (the message is read, not changed).
+Result<std::string> PushMessageData(ReceivedPushMessage* message);
 
 // Opens a PushData stream on `channel` whose messages are sent as they are (encode them
 // with EncodePushMessage or ForwardPushMessage); the empty reply lands in `response`.

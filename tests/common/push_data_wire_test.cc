@@ -89,7 +89,7 @@ TEST_F(PushDataWireTest, ProtobufMessagesParseWithoutCopyingTheData) {
   EXPECT_EQ(parsed->header.length, 1u << 20);
   EXPECT_EQ(parsed->header.chain, std::vector<std::string>{"a:1"});
   EXPECT_EQ(parsed->data_bytes, 100001u);
-  Result<std::string> data = PushMessageData(*parsed);
+  Result<std::string> data = PushMessageData(&*parsed);
   ASSERT_OK(data);
   EXPECT_EQ(*data, message.data());
 
@@ -99,7 +99,7 @@ TEST_F(PushDataWireTest, ProtobufMessagesParseWithoutCopyingTheData) {
   parsed = ParsePushMessage(Sliced(piece.SerializeAsString(), &rng));
   ASSERT_OK(parsed);
   EXPECT_EQ(parsed->header.data_id, 0u);
-  EXPECT_EQ(*PushMessageData(*parsed), "xyz");
+  EXPECT_EQ(*PushMessageData(&*parsed), "xyz");
   parsed = ParsePushMessage(grpc::ByteBuffer(nullptr, 0));
   ASSERT_OK(parsed);
   EXPECT_EQ(parsed->data_bytes, 0u);
@@ -155,8 +155,11 @@ TEST_F(PushDataWireTest, MalformedMessagesAreRefused) {
   one.set_data("first");
   two.set_data("second");
   const std::string doubled = one.SerializeAsString() + two.SerializeAsString();
-  for (const std::string& bytes :
-       {truncated, doubled, std::string("\x22\xff\xff\xff\xff\x0f"), std::string("\x0b garbage")}) {
+  // Past the truncated and the doubled: a data length past INT_MAX, one past 2^32 that
+  // would read as 5 if cut to 32 bits, a group, field number 0.
+  for (const std::string& bytes : {truncated, doubled, std::string("\x22\xff\xff\xff\xff\x0f"),
+                                   std::string("\x22\x85\x80\x80\x80\x10xxxxx"),
+                                   std::string("\x0b garbage"), std::string("\x02\x01x")}) {
     std::vector<grpc::Slice> slices{grpc::Slice(bytes.data(), bytes.size())};
     Result<ReceivedPushMessage> parsed = ParsePushMessage(grpc::ByteBuffer(slices.data(), 1));
     ASSERT_CODE(parsed, StatusCode::kInvalidArgument);
