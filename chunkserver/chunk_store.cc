@@ -201,6 +201,23 @@ Status SyncDir(const std::string& dir) {
   return s;
 }
 
+// Copies `n` bytes at `from_offset` of `from_fd` to `to_offset` of `to_fd`, in the
+// kernel. DataLoss if the source ends first.
+Status CopyBytes(int from_fd, uint64_t from_offset, const std::string& from_path, int to_fd,
+                 uint64_t to_offset, const std::string& to_path, uint64_t n) {
+  loff_t in = static_cast<loff_t>(from_offset);
+  loff_t out = static_cast<loff_t>(to_offset);
+  const uint64_t end = from_offset + n;
+  while (static_cast<uint64_t>(in) < end) {
+    const ssize_t copied =
+        ::copy_file_range(from_fd, &in, to_fd, &out, end - static_cast<uint64_t>(in), 0);
+    if (copied < 0 && errno == EINTR) continue;
+    if (copied < 0) return Status::IOError("copying " + from_path + " to " + to_path, errno);
+    if (copied == 0) return Status::DataLoss(from_path + " is shorter than its recorded length");
+  }
+  return Status::OK();
+}
+
 Result<int> OpenPath(const std::string& path, int flags, mode_t mode = 0644) {
   int fd;
   do {
@@ -626,14 +643,8 @@ Status ChunkStoreImpl::BuildMigratedFile(uint64_t handle) {
   GFS_ASSIGN_OR_RETURN(const int new_fd, OpenPath(new_path, O_RDWR | O_CREAT | O_TRUNC));
   const ScopedFd new_closer(new_fd);
   GFS_RETURN_IF_ERROR(PWriteFull(new_fd, head.data(), head.size(), 0, new_path));
-  loff_t in = 0, out = static_cast<loff_t>(header.data_offset);
-  while (static_cast<uint64_t>(in) < length) {
-    const ssize_t n =
-        ::copy_file_range(data_fd, &in, new_fd, &out, length - static_cast<uint64_t>(in), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError("copying " + data_path + " to " + new_path, errno);
-    if (n == 0) return Status::DataLoss(data_path + " shrank while being migrated");
-  }
+  GFS_RETURN_IF_ERROR(
+      CopyBytes(data_fd, 0, data_path, new_fd, header.data_offset, new_path, length));
   // A chunk whose data ends before its data offset still gets a file that long.
   if (::ftruncate(new_fd, static_cast<off_t>(header.data_offset + length)) != 0) {
     return Status::IOError("ftruncate " + new_path, errno);
@@ -1003,16 +1014,8 @@ Status ChunkStoreImpl::Clone(uint64_t src, uint64_t dst, uint64_t version) {
       return Status::InvalidArgument(std::to_string(from->length) + " bytes of data pass " +
                                      to_path + "'s capacity " + std::to_string(to->capacity));
     }
-    const uint64_t end = from->data_offset + from->length;
-    loff_t in = static_cast<loff_t>(from->data_offset);
-    loff_t out = static_cast<loff_t>(to->data_offset);
-    while (static_cast<uint64_t>(in) < end) {
-      const ssize_t n =
-          ::copy_file_range(from->fd, &in, to->fd, &out, end - static_cast<uint64_t>(in), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::IOError("copying " + from_path + " to " + to_path, errno);
-      if (n == 0) return Status::DataLoss(from_path + " is shorter than its recorded length");
-    }
+    GFS_RETURN_IF_ERROR(CopyBytes(from->fd, from->data_offset, from_path, to->fd, to->data_offset,
+                                  to_path, from->length));
     std::string slots(4 * from->crcs.size(), '\0');
     for (size_t i = 0; i < from->crcs.size(); ++i) EncodeFixed32(&slots[4 * i], from->crcs[i]);
     GFS_RETURN_IF_ERROR(PWriteFull(to->fd, slots.data(), slots.size(), kHeaderBytes, to_path));
