@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "chunkserver/chunk_store.h"
+#include "common/push_data_wire.h"
 #include "protos/chunkserver.grpc.pb.h"
 #include "tests/integration/harness.h"
 #include "tests/test_util.h"
@@ -715,6 +716,53 @@ TEST_F(DataPathTest, MalformedInlineDataIsRefused) {
 
 // One client writes a file, renames it away, and creates a new file at the old path; then
 // deletes and creates again. Its cached leases must never send bytes to the old file.
+// A push whose message does not parse is refused with INVALID_ARGUMENT, and the push
+// buffer forgets it here and down the chain: the same push id is free again.
+TEST_F(DataPathTest, MalformedPushIsRefusedAndForgotten) {
+  const std::string first = cluster_->chunkserver_address(0);
+  const std::string second = cluster_->chunkserver_address(1);
+  constexpr uint64_t kDataId = 0x5eed;
+  // Pushes "0123456789" as push kDataId to `to` with `chain` after it; `garbage` replaces
+  // the second message.
+  auto push = [&](const std::string& to, std::vector<std::string> chain, bool garbage) {
+    auto channel = grpc::CreateChannel(to, grpc::InsecureChannelCredentials());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    grpc::ByteBuffer reply;
+    auto stream = OpenPushStream(channel.get(), &ctx, &reply);
+    PushHeader header;
+    header.data_id = kDataId;
+    header.length = 10;
+    header.chain = std::move(chain);
+    bool ok = stream->Write(EncodePushMessage(&header, "01234"));
+    if (garbage) {
+      const std::string bytes = "\x0b not a push message";
+      grpc::Slice slice(bytes.data(), bytes.size());
+      ok = ok && stream->Write(grpc::ByteBuffer(&slice, 1));
+    } else {
+      ok = ok && stream->Write(EncodePushMessage(nullptr, "56789"));
+    }
+    if (ok) stream->WritesDone();
+    return stream->Finish();
+  };
+
+  grpc::Status s = push(first, {second}, /*garbage=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("malformed push message"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find(first), std::string::npos) << s.error_message();
+
+  s = push(first, {}, /*garbage=*/false);
+  EXPECT_TRUE(s.ok()) << "the refused push stayed in " << first << ": " << s.error_message();
+  // Downstream the push ends when the first replica cancels its forward: soon after.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  do {
+    s = push(second, {}, /*garbage=*/false);
+  } while (!s.ok() && std::chrono::steady_clock::now() < deadline &&
+           (std::this_thread::sleep_for(std::chrono::milliseconds(50)), true));
+  EXPECT_TRUE(s.ok()) << "the refused push stayed in " << second << ": " << s.error_message();
+}
+
 TEST_F(DataPathTest, RenameOrRecreateNeverRedirectsWrites) {
   ASSERT_OK(client_->Mkdir("/x", false));
   auto write = [&](const std::string& path, char c, bool overwrite) {
