@@ -1,5 +1,6 @@
 #include "chunkserver/chunk_store.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <glog/logging.h>
 #include <gtest/gtest.h>
@@ -10,8 +11,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,6 +27,26 @@
 
 #include "common/crc32c.h"
 #include "tests/test_util.h"
+
+// A disk whose write-back fails, as far as the chunk store can tell: while
+// g_failing_writeback_errno is set, every sync_file_range that waits for write-back
+// (SYNC_FILE_RANGE_WAIT_AFTER) fails with it, as the kernel reports a failed write-back
+// once per descriptor. The store calls sync_file_range from the same binary, so this
+// definition stands in for libc's; the real one runs otherwise.
+namespace {
+std::atomic<int> g_failing_writeback_errno{0};
+}  // namespace
+
+extern "C" int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags) {
+  using SyncFileRange = int (*)(int, off64_t, off64_t, unsigned int);
+  static const auto real = reinterpret_cast<SyncFileRange>(::dlsym(RTLD_NEXT, "sync_file_range"));
+  const int err = g_failing_writeback_errno.load();
+  if (err != 0 && (flags & SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+    errno = err;
+    return -1;
+  }
+  return real(fd, offset, nbytes, flags);
+}
 
 namespace gfs::chunkserver {
 namespace {
@@ -705,6 +729,32 @@ TEST_F(ChunkStoreTest, WriteBehindDropsWrittenPagesAndKeepsTheData) {
   EXPECT_EQ(MustRead(kHandle, 0, data.size()), data);
   Reopen(options);
   EXPECT_EQ(MustRead(kHandle, 0, data.size()), data);
+}
+
+TEST_F(ChunkStoreTest, WriteBackErrorSeenByWriteBehindFailsEverySync) {
+  ChunkStoreOptions options;
+  options.write_behind_bytes = 1 << 20;
+  Reopen(options);
+  ASSERT_OK(store_->Create(kHandle, 1));
+  ASSERT_OK(store_->Create(kHandle + 1, 1));
+  const std::string data = RandomBytes(&rng_, 4 << 20);
+  // The write-behind waits see the failure; the fdatasync that Sync runs later would
+  // not (the kernel has handed the error out already), and here it even succeeds.
+  g_failing_writeback_errno = EIO;
+  for (size_t off = 0; off < data.size(); off += 256 << 10) {
+    ASSERT_OK(store_->Write(kHandle, off, std::string_view(data).substr(off, 256 << 10)));
+  }
+  g_failing_writeback_errno = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Status s = store_->Sync(kHandle);
+    ASSERT_FALSE(s.ok()) << "attempt " << attempt << ": a lost write-back was reported durable";
+    EXPECT_NE(s.message().find("writing back " + ChunkPath(kHandle)), std::string::npos)
+        << s.ToString();
+    EXPECT_NE(s.message().find(std::strerror(EIO)), std::string::npos) << s.ToString();
+  }
+  // Other chunks of the store are not affected.
+  ASSERT_OK(store_->Write(kHandle + 1, 0, data));
+  EXPECT_OK(store_->Sync(kHandle + 1));
 }
 
 TEST_F(ChunkStoreTest, WithoutWriteBehindWrittenPagesStayCached) {
