@@ -7,8 +7,8 @@
 # the ratio, and the issue's target ratio.
 #
 # Usage: tests/bench/run.sh [--quick]
-#   --quick  256 MiB files, 2 s per timed workload: about a minute once built.
-#   default  1 GiB files, 5 s per timed workload: a few minutes once built.
+#   --quick  256 MiB files, 2 s per timed workload, 3 rounds: about two minutes once built.
+#   default  1 GiB files, 5 s per timed workload, 5 rounds: about five minutes once built.
 #
 # Environment:
 #   GFS_BENCH_BUILD_DIR  build directory (default build-release/ under the repo root)
@@ -21,7 +21,7 @@
 # ping ceiling (8 threads); smallfile_create with 8 threads = 2x its 1-thread rate;
 # write CPU = MooseFS's 17 CPU-s per GiB (lower is better). The others have no bound
 # here and print '-'. The ping, stat and mkdir (8 threads), write, read and small-file
-# rows show the median of three runs, whose every result the note lists.
+# rows show the median of several runs (rounds), whose every result the note lists.
 set -euo pipefail
 
 usage() {
@@ -44,9 +44,9 @@ source "$HERE/common.sh"
 export LC_ALL=C
 
 if ((QUICK)); then
-  FILE_MB=256 DD_MB=256 STREAM_MB=512 DURATION_MS=2000 MODE=quick
+  FILE_MB=256 DD_MB=256 STREAM_MB=512 DURATION_MS=2000 ROUNDS=3 MODE=quick
 else
-  FILE_MB=1024 DD_MB=1024 STREAM_MB=2048 DURATION_MS=5000 MODE=full
+  FILE_MB=1024 DD_MB=1024 STREAM_MB=2048 DURATION_MS=5000 ROUNDS=5 MODE=full
 fi
 
 # ---- Build (Release, binaries only) ----
@@ -144,10 +144,9 @@ PIDS=$(daemon_pids "$GFS_HOME")
 DROP=()
 if [[ $EUID -eq 0 ]]; then DROP=(--drop_caches); fi
 
-JSON_ping='' JSON_ping2='' JSON_ping3='' JSON_stream='' JSON_seq='' JSON_seq2='' JSON_seq3=''
-JSON_rand=''
-JSON_small='' JSON_small2='' JSON_small3=''
-JSON_meta='' JSON_meta2='' JSON_meta3='' JSON_append=''
+JSON_ping='' JSON_stream='' JSON_seq='' JSON_rand='' JSON_small='' JSON_meta='' JSON_append=''
+# Each round's JSON of the rows that run several times.
+PING_RUNS=() META_RUNS=() SEQ_RUNS=() SMALL_RUNS=()
 # bench NAME ARGS...: runs gfs-bench --json; the JSON goes to $RESULTS and to the
 # variable JSON_<NAME>.
 bench() {
@@ -167,30 +166,37 @@ bench() {
 
 # The metadata rows are measured against the ping ceiling, so they run next to it, before
 # the data workloads leave gigabytes of dirty pages for the kernel to write back. The
-# rows with a target on the ping ceiling (ping, stat and mkdir with 8 threads) run three
-# times, interleaved: this VM's host moves single runs by 10-15%, and the table shows
-# each one's median run.
+# rows with a target on the ping ceiling (ping, stat and mkdir with 8 threads) run in
+# $ROUNDS rounds, interleaved: this VM's host moves single runs by 10-20%, and the table
+# shows each one's median run. (In ten full runs of three rounds, single rounds gave
+# stat/ping 0.72-1.24, mkdir/ping 0.20-0.91 and small files' 8/1-thread rate 1.72-2.52.)
 bench ping --workloads=ping --threads=8 --duration_ms="$DURATION_MS"
+PING_RUNS+=("$JSON_ping")
 bench meta --workloads=stat,mkdir,ls,rename --threads=1,8 --duration_ms="$DURATION_MS"
-for round in 2 3; do
-  bench "ping$round" --workloads=ping --threads=8 --duration_ms="$DURATION_MS"
-  bench "meta$round" --workloads=stat,mkdir --threads=8 --duration_ms="$DURATION_MS"
+META_RUNS+=("$JSON_meta")
+for ((round = 2; round <= ROUNDS; round++)); do
+  bench ping --workloads=ping --threads=8 --duration_ms="$DURATION_MS"
+  PING_RUNS+=("$JSON_ping")
+  bench meta_round --workloads=stat,mkdir --threads=8 --duration_ms="$DURATION_MS"
+  META_RUNS+=("$JSON_meta_round")
 done
 bench stream --workloads=stream_ceiling --threads=1 --stream_mb="$STREAM_MB"
-# Sequential write and read three times too: single runs of either moved by 10-20%
-# on this VM, and the table shows each one's median run.
-for round in '' 2 3; do
-  bench "seq$round" --workloads=write,read --threads=1 --file_size_mb="$FILE_MB" --replication=3 \
+# Sequential write and read in rounds too: single runs of either moved by 10-20% on
+# this VM, and the table shows each one's median run.
+for ((round = 1; round <= ROUNDS; round++)); do
+  bench seq --workloads=write,read --threads=1 --file_size_mb="$FILE_MB" --replication=3 \
     --daemon_pids="$PIDS" "${DROP[@]}"
+  SEQ_RUNS+=("$JSON_seq")
 done
 bench rand --workloads=randread_4k,randread_64k,randread_1m --threads=1,8 \
   --file_size_mb="$FILE_MB" --replication=3 --duration_ms="$DURATION_MS" \
   --daemon_pids="$PIDS" "${DROP[@]}"
-# Small files three times, like the metadata rows: single runs of the 1-thread rate,
-# the bound of the 8-thread row, moved by a third on this VM.
-for round in '' 2 3; do
-  bench "small$round" --workloads=smallfile --threads=1,8 --replication=3 \
+# Small files in rounds, like the metadata rows: single runs of the 1-thread rate, the
+# bound of the 8-thread row, moved by a third on this VM.
+for ((round = 1; round <= ROUNDS; round++)); do
+  bench small --workloads=smallfile --threads=1,8 --replication=3 \
     --duration_ms="$DURATION_MS" --daemon_pids="$PIDS"
+  SMALL_RUNS+=("$JSON_small")
 done
 bench append --workloads=append --threads=1,4,8 --replication=3 --duration_ms="$DURATION_MS"
 
@@ -221,18 +227,18 @@ all_runs() {
   for json in "$@"; do out+="${out:+, }$(num "$(pick "$json" "$w" "$t" "${KEY:-ops_per_s}")" 0)"; done
   echo "$out"
 }
-MEDIAN_ping=$(median_run ping 8 "$JSON_ping" "$JSON_ping2" "$JSON_ping3")
-MEDIAN_stat=$(median_run stat 8 "$JSON_meta" "$JSON_meta2" "$JSON_meta3")
-MEDIAN_mkdir=$(median_run mkdir 8 "$JSON_meta" "$JSON_meta2" "$JSON_meta3")
-MEDIAN_write=$(median_run write 1 "$JSON_seq" "$JSON_seq2" "$JSON_seq3")
-MEDIAN_read=$(median_run read 1 "$JSON_seq" "$JSON_seq2" "$JSON_seq3")
+MEDIAN_ping=$(median_run ping 8 "${PING_RUNS[@]}")
+MEDIAN_stat=$(median_run stat 8 "${META_RUNS[@]}")
+MEDIAN_mkdir=$(median_run mkdir 8 "${META_RUNS[@]}")
+MEDIAN_write=$(median_run write 1 "${SEQ_RUNS[@]}")
+MEDIAN_read=$(median_run read 1 "${SEQ_RUNS[@]}")
 PING=$(pick "$MEDIAN_ping" ping 8 ops_per_s)
 STREAM=$(pick "$JSON_stream" stream_source 1 mb_per_s)
 STREAM_SINK=$(pick "$JSON_stream" stream_sink 1 mb_per_s)
 WRITE_BOUND=$(calc "printf \"%.0f\", $DISK_WRITE / 3")
 READ_BOUND=$(calc "m = $STREAM; if ($DISK_READ < m) m = $DISK_READ; printf \"%.0f\", m")
-MEDIAN_small1=$(median_run smallfile_create 1 "$JSON_small" "$JSON_small2" "$JSON_small3")
-MEDIAN_small8=$(median_run smallfile_create 8 "$JSON_small" "$JSON_small2" "$JSON_small3")
+MEDIAN_small1=$(median_run smallfile_create 1 "${SMALL_RUNS[@]}")
+MEDIAN_small8=$(median_run smallfile_create 8 "${SMALL_RUNS[@]}")
 SMALL1=$(pick "$MEDIAN_small1" smallfile_create 1 ops_per_s)
 SMALL_BOUND=$(calc "printf \"%.0f\", 2 * $SMALL1")
 
@@ -254,7 +260,7 @@ FMT="%-18s %3s %14s %16s %6s %7s %9s %9s  %s\n"
   # shellcheck disable=SC2059
   printf "$FMT" "ping ceiling" 8 "$(num "$PING" 0) op/s" - - - \
     "$(pick "$MEDIAN_ping" ping 8 p50_us)" "$(pick "$MEDIAN_ping" ping 8 p99_us)" \
-    "empty RPC to the master; median of $(all_runs ping 8 "$JSON_ping" "$JSON_ping2" "$JSON_ping3")"
+    "empty RPC to the master; median of $(all_runs ping 8 "${PING_RUNS[@]}")"
 
   # row JSON WORKLOAD THREADS UNIT BOUND TARGET NOTE
   row() {
@@ -278,32 +284,32 @@ FMT="%-18s %3s %14s %16s %6s %7s %9s %9s  %s\n"
   WRITE_CPU=$(pick "$MEDIAN_write" write 1 daemon_cpu_s_per_gib)
   CLIENT_CPU=$(pick "$MEDIAN_write" write 1 client_cpu_s_per_gib)
   row "$MEDIAN_write" write 1 MB/s "$WRITE_BOUND" 0.70 "3 replicas; bound = disk write / 3; median of $(
-    KEY=mb_per_s all_runs write 1 "$JSON_seq" "$JSON_seq2" "$JSON_seq3") MB/s"
+    KEY=mb_per_s all_runs write 1 "${SEQ_RUNS[@]}") MB/s"
   # shellcheck disable=SC2059
   printf "$FMT" "write cpu" 1 "$(num "$WRITE_CPU" 1) s/GiB" "17 s/GiB" \
     "$(ratio "$WRITE_CPU" 17)" "<1.00" - - \
     "daemons' user+sys per GiB written, median write run (client: $(num "$CLIENT_CPU" 1) s/GiB); bound = MooseFS"
   READ_CACHE=$(pick "$MEDIAN_read" read 1 note)
   row "$MEDIAN_read" read 1 MB/s "$READ_BOUND" 0.80 "bound = min(stream, disk read); median of $(
-    KEY=mb_per_s all_runs read 1 "$JSON_seq" "$JSON_seq2" "$JSON_seq3") MB/s; ${READ_CACHE#*; }"
+    KEY=mb_per_s all_runs read 1 "${SEQ_RUNS[@]}") MB/s; ${READ_CACHE#*; }"
   for w in randread_4k randread_64k randread_1m; do
     for t in 1 8; do
       row "$JSON_rand" "$w" "$t" op/s - - "$(num "$(pick "$JSON_rand" "$w" "$t" mb_per_s)" 1) MB/s"
     done
   done
   row "$MEDIAN_small1" smallfile_create 1 op/s - - "create+write 4 KiB+close, durable; median of $(
-    all_runs smallfile_create 1 "$JSON_small" "$JSON_small2" "$JSON_small3")"
+    all_runs smallfile_create 1 "${SMALL_RUNS[@]}")"
   row "$MEDIAN_small8" smallfile_create 8 op/s "$SMALL_BOUND" 1.00 \
     "bound = 2 x the 1-thread rate; median of $(
-      all_runs smallfile_create 8 "$JSON_small" "$JSON_small2" "$JSON_small3")"
+      all_runs smallfile_create 8 "${SMALL_RUNS[@]}")"
   row "$MEDIAN_small1" smallfile_read 1 op/s - - "open+read 4 KiB (the median create run's files)"
   row "$MEDIAN_small8" smallfile_read 8 op/s - - "open+read 4 KiB (the median create run's files)"
   row "$JSON_meta" stat 1 op/s - - ""
   row "$MEDIAN_stat" stat 8 op/s "$(num "$PING" 0)" 0.80 \
-    "bound = ping ceiling; median of $(all_runs stat 8 "$JSON_meta" "$JSON_meta2" "$JSON_meta3")"
+    "bound = ping ceiling; median of $(all_runs stat 8 "${META_RUNS[@]}")"
   row "$JSON_meta" mkdir 1 op/s - - "durable; fsyncs $(pick "$JSON_meta" mkdir 1 fsyncs)"
   row "$MEDIAN_mkdir" mkdir 8 op/s "$(num "$PING" 0)" 0.50 \
-    "bound = ping ceiling; durable; fsyncs $(pick "$MEDIAN_mkdir" mkdir 8 fsyncs); median of $(all_runs mkdir 8 "$JSON_meta" "$JSON_meta2" "$JSON_meta3")"
+    "bound = ping ceiling; durable; fsyncs $(pick "$MEDIAN_mkdir" mkdir 8 fsyncs); median of $(all_runs mkdir 8 "${META_RUNS[@]}")"
   row "$JSON_meta" ls 8 op/s - - "100 entries per call"
   row "$JSON_meta" rename 8 op/s - - "durable"
   APPEND1=$(pick "$JSON_append" append 1 mb_per_s)
