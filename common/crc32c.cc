@@ -42,8 +42,50 @@ inline uint32_t LoadLE32(const unsigned char* p) {
 }
 
 #ifdef GFS_CRC32C_X86
-// Only this function is compiled for SSE4.2; the rest of the project is not, and it is
-// called only after the runtime CPU check below.
+#if defined(__x86_64__)
+// The crc32 instruction takes three cycles but can start one per cycle, so one CRC
+// computed 8 bytes at a time runs at a third of what the CPU can do. Three streams of
+// kStreamBytes each are therefore computed at once, over consecutive thirds of a
+// stride, and joined at the end of the stride. Joining uses linearity: the register
+// after bytes B, started from r, is the register after B started from 0, XOR the
+// register after len(B) zero bytes started from r (Shift below).
+//
+// Measured on 64 KiB blocks (one stream: 9.2 GB/s from memory, 9.5 from cache): 256-byte
+// streams did 15-18 and 21-23 GB/s. Longer ones gained in cache (1 KiB: 24) but lost
+// from memory (512 B and 1 KiB: 6-7 GB/s, below one stream), where chunk data usually is.
+constexpr size_t kStreamBytes = 256;
+
+// Shift(r): the CRC register r followed by kStreamBytes zero bytes. Linear in r, so it is
+// four table lookups, one per byte of r.
+struct ShiftTables {
+  std::array<std::array<uint32_t, 256>, 4> t;
+};
+
+__attribute__((target("sse4.2"))) uint32_t ZeroBytes(uint32_t crc, size_t n) {
+  uint64_t crc64 = crc;
+  for (size_t i = 0; i < n / 8; ++i) crc64 = _mm_crc32_u64(crc64, 0);
+  return static_cast<uint32_t>(crc64);
+}
+
+const ShiftTables& Shifts() {
+  static const ShiftTables tables = [] {
+    ShiftTables s{};
+    for (int k = 0; k < 4; ++k) {
+      for (uint32_t b = 0; b < 256; ++b) s.t[k][b] = ZeroBytes(b << (8 * k), kStreamBytes);
+    }
+    return s;
+  }();
+  return tables;
+}
+
+inline uint32_t Shift(const ShiftTables& s, uint32_t crc) {
+  return s.t[0][crc & 0xFFu] ^ s.t[1][(crc >> 8) & 0xFFu] ^ s.t[2][(crc >> 16) & 0xFFu] ^
+         s.t[3][crc >> 24];
+}
+#endif
+
+// Only these functions are compiled for SSE4.2; the rest of the project is not, and
+// they are called only after the runtime CPU check below.
 __attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t init, const char* data, size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   uint32_t crc = init ^ 0xFFFFFFFFu;
@@ -53,22 +95,28 @@ __attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t init, const char
     --n;
   }
 #if defined(__x86_64__)
-  uint64_t crc64 = crc;
-  // Four independent loads per iteration keep the loop overhead low; the crc32
-  // instruction's own dependency chain is the limit.
-  while (n >= 32) {
-    uint64_t w0, w1, w2, w3;
-    std::memcpy(&w0, p, 8);
-    std::memcpy(&w1, p + 8, 8);
-    std::memcpy(&w2, p + 16, 8);
-    std::memcpy(&w3, p + 24, 8);
-    crc64 = _mm_crc32_u64(crc64, w0);
-    crc64 = _mm_crc32_u64(crc64, w1);
-    crc64 = _mm_crc32_u64(crc64, w2);
-    crc64 = _mm_crc32_u64(crc64, w3);
-    p += 32;
-    n -= 32;
+  if (n >= 3 * kStreamBytes) {
+    const ShiftTables& shifts = Shifts();
+    while (n >= 3 * kStreamBytes) {
+      uint64_t a = crc, b = 0, c = 0;
+      const unsigned char* pb = p + kStreamBytes;
+      const unsigned char* pc = p + 2 * kStreamBytes;
+      for (size_t i = 0; i < kStreamBytes; i += 8) {
+        uint64_t wa, wb, wc;
+        std::memcpy(&wa, p + i, 8);
+        std::memcpy(&wb, pb + i, 8);
+        std::memcpy(&wc, pc + i, 8);
+        a = _mm_crc32_u64(a, wa);
+        b = _mm_crc32_u64(b, wb);
+        c = _mm_crc32_u64(c, wc);
+      }
+      crc = Shift(shifts, Shift(shifts, static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b)) ^
+            static_cast<uint32_t>(c);
+      p += 3 * kStreamBytes;
+      n -= 3 * kStreamBytes;
+    }
   }
+  uint64_t crc64 = crc;
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
