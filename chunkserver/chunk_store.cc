@@ -6,12 +6,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <list>
@@ -180,6 +182,39 @@ Status PWriteFull(int fd, const char* buf, size_t n, uint64_t offset, const std:
   return Status::OK();
 }
 
+// Writes all of `parts`, one after another, at `offset`.
+Status PWritePartsFull(int fd, const std::vector<std::string_view>& parts, uint64_t offset,
+                       const std::string& path) {
+  std::vector<struct iovec> iov;
+  iov.reserve(std::min<size_t>(parts.size(), IOV_MAX));
+  size_t next = 0;  // the first part not handed to pwritev yet
+  while (next < parts.size() || !iov.empty()) {
+    while (next < parts.size() && iov.size() < IOV_MAX) {
+      if (!parts[next].empty()) {
+        iov.push_back({const_cast<char*>(parts[next].data()), parts[next].size()});
+      }
+      ++next;
+    }
+    if (iov.empty()) break;
+    ssize_t r = ::pwritev(fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("pwrite " + path, errno);
+    }
+    offset += static_cast<uint64_t>(r);
+    // Drop what was written: whole vectors, then the front of a partly written one.
+    size_t done = 0;
+    auto written = static_cast<size_t>(r);
+    while (done < iov.size() && written >= iov[done].iov_len) written -= iov[done++].iov_len;
+    iov.erase(iov.begin(), iov.begin() + static_cast<ptrdiff_t>(done));
+    if (written > 0) {
+      iov.front().iov_base = static_cast<char*>(iov.front().iov_base) + written;
+      iov.front().iov_len -= written;
+    }
+  }
+  return Status::OK();
+}
+
 Status FdataSync(int fd, const std::string& path) {
   while (::fdatasync(fd) != 0) {
     if (errno != EINTR) return Status::IOError("fdatasync " + path, errno);
@@ -338,6 +373,58 @@ void WriteBehind(Chunk* c) REQUIRES(c->mu) {
   c->written_since_writeback = 0;
 }
 
+// The bytes of one write, given in parts, addressed as one range [0, size()).
+class WriteData {
+ public:
+  // `parts` must outlive this.
+  explicit WriteData(const std::vector<std::string_view>& parts) : parts_(parts) {
+    starts_.reserve(parts.size());
+    for (std::string_view part : parts) {
+      starts_.push_back(size_);
+      size_ += part.size();
+    }
+  }
+
+  uint64_t size() const { return size_; }
+  const std::vector<std::string_view>& parts() const { return parts_; }
+
+  // Copies bytes [from, from + n) to `out`.
+  void CopyOut(uint64_t from, size_t n, char* out) const {
+    ForEachRun(from, n, [&](const char* run, size_t len) {
+      std::memcpy(out, run, len);
+      out += len;
+    });
+  }
+
+  // The CRC-32C of bytes [from, from + n).
+  uint32_t Crc(uint64_t from, size_t n) const {
+    uint32_t crc = 0;
+    ForEachRun(from, n, [&](const char* run, size_t len) { crc = crc32c::Extend(crc, run, len); });
+    return crc;
+  }
+
+ private:
+  // Calls fn(bytes, length) for each contiguous run of [from, from + n), in order.
+  // REQUIRES: from + n <= size().
+  template <typename Fn>
+  void ForEachRun(uint64_t from, size_t n, Fn fn) const {
+    // The last part starting at or before `from` (never an empty one, as from < size).
+    size_t i = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), from) -
+                                   starts_.begin()) -
+               1;
+    uint64_t skip = from - starts_[i];
+    for (; n > 0; ++i, skip = 0) {
+      const size_t len = std::min<uint64_t>(n, parts_[i].size() - skip);
+      if (len > 0) fn(parts_[i].data() + skip, len);
+      n -= len;
+    }
+  }
+
+  const std::vector<std::string_view>& parts_;
+  std::vector<uint64_t> starts_;  // where each part begins
+  uint64_t size_ = 0;
+};
+
 class ChunkStoreImpl : public ChunkStore {
  public:
   ChunkStoreImpl(std::string dir, const ChunkStoreOptions& options)
@@ -357,7 +444,8 @@ class ChunkStoreImpl : public ChunkStore {
   Result<ChunkInfo> Info(uint64_t handle) override;
   std::vector<ChunkInfo> List() override;
   std::vector<uint64_t> corrupt_at_open() override;
-  Status Write(uint64_t handle, uint64_t offset, std::string_view data) override;
+  Status WriteParts(uint64_t handle, uint64_t offset,
+                    const std::vector<std::string_view>& parts) override;
   Status ExtendTo(uint64_t handle, uint64_t length) override;
   Status Clone(uint64_t src, uint64_t dst, uint64_t version) override;
   Result<ChunkBytes> ReadBytes(uint64_t handle, uint64_t offset, uint64_t length) override;
@@ -398,7 +486,7 @@ class ChunkStoreImpl : public ChunkStore {
 
   // The new CRC of block `index` after writing `data` at `offset`, where the block may
   // be only partly covered by the write.
-  Status EdgeBlockCrc(Chunk* c, uint64_t index, uint64_t offset, std::string_view data,
+  Status EdgeBlockCrc(Chunk* c, uint64_t index, uint64_t offset, const WriteData& data,
                       uint32_t* crc) REQUIRES(c->mu);
 
   Status CreateFile(Chunk* c, uint64_t version) REQUIRES(c->mu);
@@ -897,13 +985,13 @@ Status ChunkStoreImpl::ReadAndVerifyBlock(Chunk* c, uint64_t index, size_t e, ch
 }
 
 Status ChunkStoreImpl::EdgeBlockCrc(Chunk* c, uint64_t index, uint64_t offset,
-                                    std::string_view data, uint32_t* crc) {
+                                    const WriteData& data, uint32_t* crc) {
   const uint64_t end = offset + data.size();
   const uint64_t bs = index * kBlock;
   const uint64_t ws = std::max(bs, offset);
   const uint64_t we = std::min(bs + kBlock, end);
   if (ws == bs && we == bs + kBlock) {
-    *crc = crc32c::Value(data.data() + (ws - offset), kBlock);
+    *crc = data.Crc(ws - offset, kBlock);
     return Status::OK();
   }
   // Bytes of this block already in the chunk; those past the old end are zeros.
@@ -914,14 +1002,16 @@ Status ChunkStoreImpl::EdgeBlockCrc(Chunk* c, uint64_t index, uint64_t offset,
     GFS_RETURN_IF_ERROR_PREPEND(ReadAndVerifyBlock(c, index, existing, block.data()),
                                 "refusing partial overwrite");
   }
-  std::memcpy(block.data() + (ws - bs), data.data() + (ws - offset), we - ws);
+  data.CopyOut(ws - offset, we - ws, block.data() + (ws - bs));
   *crc = BlockCrc(block.data(), block.size());
   return Status::OK();
 }
 
-Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view data) {
+Status ChunkStoreImpl::WriteParts(uint64_t handle, uint64_t offset,
+                                  const std::vector<std::string_view>& parts) {
   std::shared_ptr<Chunk> c = Find(handle);
   if (c == nullptr) return NotFoundError(handle);
+  const WriteData data(parts);
   const uint64_t n = data.size();
   MutexLock lock(&c->mu);
   if (!c->live) return NotFoundError(handle);
@@ -952,11 +1042,11 @@ Status ChunkStoreImpl::Write(uint64_t handle, uint64_t offset, std::string_view 
     GFS_RETURN_IF_ERROR(EdgeBlockCrc(c.get(), last, offset, data, &touched[last - first]));
   }
   for (uint64_t i = first + 1; i < last; ++i) {
-    touched[i - first] = crc32c::Value(data.data() + (i * kBlock - offset), kBlock);
+    touched[i - first] = data.Crc(i * kBlock - offset, kBlock);
   }
 
   const std::string path = ChunkPath(handle);
-  Status s = PWriteFull(c->fd, data.data(), n, c->data_offset + offset, path);
+  Status s = PWritePartsFull(c->fd, parts, c->data_offset + offset, path);
   if (!s.ok()) {
     // Keep "bytes past the length are zeros" true: a failed extension must not leave
     // stray bytes that a later gap-filling write would assume are zeros.

@@ -94,10 +94,16 @@ class ChunkStore {
   // Handles skipped at Open because their metadata was damaged.
   virtual std::vector<uint64_t> corrupt_at_open() = 0;
 
-  // Writes `data` at `offset` of the chunk (extending it, zero-filling any gap).
-  // Blocks partly overwritten are verified first: DataLoss if their CRC does not match.
-  // NotFound if absent; InvalidArgument if it would pass max_chunk_bytes.
-  virtual Status Write(uint64_t handle, uint64_t offset, std::string_view data) = 0;
+  // Writes the concatenation of `parts` at `offset` of the chunk (extending it,
+  // zero-filling any gap), without joining them first. Blocks partly overwritten are
+  // verified first: DataLoss if their CRC does not match. NotFound if absent;
+  // InvalidArgument if it would pass max_chunk_bytes.
+  virtual Status WriteParts(uint64_t handle, uint64_t offset,
+                            const std::vector<std::string_view>& parts) = 0;
+  // WriteParts of one part.
+  Status Write(uint64_t handle, uint64_t offset, std::string_view data) {
+    return WriteParts(handle, offset, {data});
+  }
 
   // Copies replica `src` to a new chunk `dst` at `version`, locally (copy-on-write of a
   // chunk shared by a snapshot), durably. NotFound if `src` is absent; AlreadyExists if

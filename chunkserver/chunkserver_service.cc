@@ -116,7 +116,7 @@ Status ChunkServerServiceImpl::ReceivePush(grpc::ServerReader<grpc::ByteBuffer>*
       }
     }
     if (msg->data_bytes > 0) {
-      Result<std::string> data = PushMessageData(&*msg);  // the one copy of the piece here
+      Result<SliceList> data = PushMessageData(*msg);  // gRPC's buffers, not a copy
       if (!data.ok()) return fail(data.status().Prepend(here));
       Status appended = buffer_->Append(data_id, std::move(*data));
       if (!appended.ok()) return fail(appended.Prepend(here));
@@ -187,9 +187,10 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
                                        " bytes, the mutation names " + std::to_string(m.length()));
       }
       uint64_t at = m.offset();
-      for (const std::string& piece : (*data)->pieces) {
-        GFS_RETURN_IF_ERROR(store_->Write(m.handle(), at, piece));
-        at += piece.size();
+      for (size_t i = 0; i < (*data)->pieces.size(); ++i) {
+        const std::vector<std::string_view> piece = (*data)->PieceViews(i);
+        GFS_RETURN_IF_ERROR(store_->WriteParts(m.handle(), at, piece));
+        for (std::string_view part : piece) at += part.size();
       }
     }
     if (m.flush()) GFS_RETURN_IF_ERROR(store_->Sync(m.handle()));

@@ -4,10 +4,21 @@
 
 namespace gfs::chunkserver {
 
+std::vector<std::string_view> PushedData::PieceViews(size_t i) const {
+  std::vector<std::string_view> views;
+  views.reserve(pieces[i].size());
+  for (const grpc::Slice& slice : pieces[i]) {
+    views.emplace_back(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return views;
+}
+
 std::string PushedData::Joined() const {
   std::string all;
   all.reserve(size);
-  for (const std::string& piece : pieces) all += piece;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    for (std::string_view view : PieceViews(i)) all.append(view);
+  }
   return all;
 }
 
@@ -41,7 +52,9 @@ Status PushBuffer::Reserve(uint64_t data_id, uint64_t length) {
   return Status::OK();
 }
 
-Status PushBuffer::Append(uint64_t data_id, std::string piece) {
+Status PushBuffer::Append(uint64_t data_id, SliceList piece) {
+  uint64_t piece_bytes = 0;
+  for (const grpc::Slice& slice : piece) piece_bytes += slice.size();
   MutexLock lock(&mu_);
   auto it = entries_.find(data_id);
   const int64_t now = clock_->MonotonicMicros();
@@ -60,18 +73,18 @@ Status PushBuffer::Append(uint64_t data_id, std::string piece) {
     return Status::FailedPrecondition(IdName(data_id) + " is already complete");
   }
   PushedData& data = *entry.data;
-  if (piece.size() > entry.reserved - data.size) {
-    return Status::InvalidArgument(IdName(data_id) + ": " + std::to_string(piece.size()) +
+  if (piece_bytes > entry.reserved - data.size) {
+    return Status::InvalidArgument(IdName(data_id) + ": " + std::to_string(piece_bytes) +
                                    " more bytes would pass the reserved " +
                                    std::to_string(entry.reserved) + " (have " +
                                    std::to_string(data.size) + ")");
   }
-  if (piece.empty()) return Status::OK();
-  data.size += piece.size();
-  if (data.pieces.empty() || piece.size() >= kMinPieceBytes) {
+  if (piece_bytes == 0) return Status::OK();
+  data.size += piece_bytes;
+  if (data.pieces.empty() || piece_bytes >= kMinPieceBytes) {
     data.pieces.push_back(std::move(piece));
   } else {
-    data.pieces.back().append(piece);
+    for (grpc::Slice& slice : piece) data.pieces.back().push_back(std::move(slice));
   }
   return Status::OK();
 }

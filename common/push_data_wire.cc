@@ -109,34 +109,28 @@ Result<grpc::ByteBuffer> ForwardPushMessage(const ReceivedPushMessage& message,
   slices.emplace_back(EncodeHeader(*header));
   if (message.data_bytes > 0) {
     slices.push_back(DataPrefix(message.data_bytes));
-    std::vector<grpc::Slice> received;
-    if (!message.buffer.Dump(&received).ok()) return Malformed("unreadable buffer");
-    // The data's range of the received slices, as sub-slices sharing their memory.
-    const size_t begin = message.data_offset;
-    const size_t end = message.data_offset + message.data_bytes;
-    size_t at = 0;
-    for (const grpc::Slice& slice : received) {
-      const size_t from = std::max(begin, at);
-      const size_t to = std::min(end, at + slice.size());
-      if (from < to) slices.push_back(slice.sub(from - at, to - at));
-      at += slice.size();
-    }
-    if (at < end) return Malformed("data shorter than its length");
+    GFS_ASSIGN_OR_RETURN(std::vector<grpc::Slice> data, PushMessageData(message));
+    for (grpc::Slice& slice : data) slices.push_back(std::move(slice));
   }
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
-Result<std::string> PushMessageData(ReceivedPushMessage* message) {
-  grpc::ProtoBufferReader reader(&message->buffer);  // reads the slices, changes nothing
-  CodedInputStream in(&reader);
-  // Reserved whole: ReadString appends the buffer's slices one by one (without
-  // zero-filling first), which would otherwise grow the string by reallocating.
-  std::string data;
-  data.reserve(message->data_bytes);
-  if (!in.Skip(static_cast<int>(message->data_offset)) ||
-      !in.ReadString(&data, static_cast<int>(message->data_bytes))) {
-    return Malformed("data shorter than its length");
+Result<std::vector<grpc::Slice>> PushMessageData(const ReceivedPushMessage& message) {
+  std::vector<grpc::Slice> data;
+  if (message.data_bytes == 0) return data;
+  std::vector<grpc::Slice> received;
+  if (!message.buffer.Dump(&received).ok()) return Malformed("unreadable buffer");
+  // The data's range of the received slices, as sub-slices sharing their memory.
+  const size_t begin = message.data_offset;
+  const size_t end = message.data_offset + message.data_bytes;
+  size_t at = 0;
+  for (const grpc::Slice& slice : received) {
+    const size_t from = std::max(begin, at);
+    const size_t to = std::min(end, at + slice.size());
+    if (from < to) data.push_back(slice.sub(from - at, to - at));
+    at += slice.size();
   }
+  if (at < end) return Malformed("data shorter than its length");
   return data;
 }
 

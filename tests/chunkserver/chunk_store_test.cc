@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,14 +29,35 @@
 #include "common/crc32c.h"
 #include "tests/test_util.h"
 
+// Stand-ins for two libc calls, to fail or cut short what the chunk store asks of the
+// disk. The store calls them from the same binary, so these definitions stand in for
+// libc's; the real ones run unless a test arms them.
+//
 // A disk whose write-back fails, as far as the chunk store can tell: while
 // g_failing_writeback_errno is set, every sync_file_range that waits for write-back
 // (SYNC_FILE_RANGE_WAIT_AFTER) fails with it, as the kernel reports a failed write-back
-// once per descriptor. The store calls sync_file_range from the same binary, so this
-// definition stands in for libc's; the real one runs otherwise.
+// once per descriptor.
 namespace {
 std::atomic<int> g_failing_writeback_errno{0};
+// While set, pwritev writes at most this many bytes per call (as a write interrupted by
+// a signal may); the store must go on from where it stopped.
+std::atomic<size_t> g_pwritev_max_bytes{0};
 }  // namespace
+
+extern "C" ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
+  using PWriteV = ssize_t (*)(int, const struct iovec*, int, off_t);
+  static const auto real = reinterpret_cast<PWriteV>(::dlsym(RTLD_NEXT, "pwritev"));
+  const size_t max_bytes = g_pwritev_max_bytes.load();
+  if (max_bytes == 0) return real(fd, iov, iovcnt, offset);
+  std::vector<struct iovec> cut;
+  size_t left = max_bytes;
+  for (int i = 0; i < iovcnt && left > 0; ++i) {
+    cut.push_back(iov[i]);
+    cut.back().iov_len = std::min(cut.back().iov_len, left);
+    left -= cut.back().iov_len;
+  }
+  return real(fd, cut.data(), static_cast<int>(cut.size()), offset);
+}
 
 extern "C" int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags) {
   using SyncFileRange = int (*)(int, off64_t, off64_t, unsigned int);
@@ -707,6 +729,48 @@ size_t ResidentPages(const std::string& path, size_t offset, size_t length) {
   }
   ::munmap(map, offset + length);
   return count;
+}
+
+// A write in parts (as pushed data arrives: gRPC's slices) is the write of their
+// concatenation: the same bytes and checksums, whatever the parts' sizes, empty ones and
+// more parts than one pwritev takes included, blocks partly covered at either end, and
+// pwritev writing less than asked.
+TEST_F(ChunkStoreTest, WriteInPartsEqualsWriteOfTheWhole) {
+  const uint64_t joined = kHandle, in_parts = kHandle + 1;
+  ASSERT_OK(store_->Create(joined, 1));
+  ASSERT_OK(store_->Create(in_parts, 1));
+  for (int round = 0; round < 40; ++round) {
+    const size_t n = round == 0 ? 3000 : rng_() % (3 * kB) + 1;
+    const uint64_t offset = rng_() % (4 * kB);
+    const std::string data = RandomBytes(&rng_, n);
+    std::vector<std::string_view> parts;
+    for (size_t at = 0; at < n;) {
+      // Round 0: 3000 one-byte parts, more than IOV_MAX.
+      const size_t len = round == 0 ? 1 : std::min<size_t>(n - at, rng_() % (kB / 2));
+      parts.push_back(std::string_view(data).substr(at, len));  // sometimes empty
+      at += len;
+    }
+    ASSERT_OK(store_->Write(joined, offset, data));
+    // Some rounds write in short pieces, as pwritev may.
+    g_pwritev_max_bytes = round % 3 == 1 ? rng_() % 5000 + 1 : 0;
+    const Status written = store_->WriteParts(in_parts, offset, parts);
+    g_pwritev_max_bytes = 0;
+    ASSERT_OK(written) << "round " << round;
+  }
+  Result<ChunkInfo> info = store_->Info(joined);
+  ASSERT_OK(info);
+  const std::string expected = MustRead(joined, 0, info->length);
+  EXPECT_EQ(MustRead(in_parts, 0, info->length + 1), expected);
+  // The files match past their headers (which name the handle): checksums and data.
+  ASSERT_OK(store_->Sync(joined));
+  ASSERT_OK(store_->Sync(in_parts));
+  const std::string a = ReadFile(ChunkPath(joined)), b = ReadFile(ChunkPath(in_parts));
+  ASSERT_GT(a.size(), 64u);
+  EXPECT_TRUE(a.size() == b.size() && a.compare(64, std::string::npos, b, 64) == 0)
+      << "the checksums or the data differ";
+  // And a reopened store, which verifies every block it reads, reads the same.
+  Reopen();
+  EXPECT_EQ(MustRead(in_parts, 0, info->length), expected);
 }
 
 TEST_F(ChunkStoreTest, WriteBehindDropsWrittenPagesAndKeepsTheData) {

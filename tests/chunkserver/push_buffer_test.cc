@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "tests/test_util.h"
@@ -11,6 +12,20 @@ namespace gfs::chunkserver {
 namespace {
 
 using std::chrono::milliseconds;
+
+// `bytes` as a piece of one slice (a copy).
+SliceList Piece(std::string_view bytes) {
+  SliceList piece;
+  piece.emplace_back(bytes.data(), bytes.size());
+  return piece;
+}
+
+// A piece's bytes, joined.
+std::string Bytes(const PushedData& data, size_t piece) {
+  std::string out;
+  for (std::string_view view : data.PieceViews(piece)) out.append(view);
+  return out;
+}
 
 class PushBufferTest : public ::testing::Test {
  protected:
@@ -22,9 +37,9 @@ TEST_F(PushBufferTest, ReserveAppendCompleteGet) {
   ASSERT_OK(buffer_.Reserve(7, 10));
   EXPECT_EQ(buffer_.used_bytes(), 10u);
   EXPECT_EQ(buffer_.entries(), 1u);
-  ASSERT_OK(buffer_.Append(7, "hello"));
-  ASSERT_OK(buffer_.Append(7, ""));
-  ASSERT_OK(buffer_.Append(7, "world"));
+  ASSERT_OK(buffer_.Append(7, Piece("hello")));
+  ASSERT_OK(buffer_.Append(7, Piece("")));
+  ASSERT_OK(buffer_.Append(7, Piece("world")));
   ASSERT_OK(buffer_.Complete(7));
   Result<std::shared_ptr<const PushedData>> got = buffer_.Get(7);
   ASSERT_OK(got);
@@ -46,8 +61,8 @@ TEST_F(PushBufferTest, EmptyEntry) {
   EXPECT_TRUE((*got)->pieces.empty());
 }
 
-// Large pieces are kept as they came, their bytes not copied; small ones are joined to
-// the piece before them.
+// Large pieces are kept as they came, their slices shared, not copied; small ones are
+// joined to the piece before them (their slices too).
 TEST(PushBufferPiecesTest, LargePiecesAreMovedInSmallOnesJoined) {
   ManualClock clock;
   PushBuffer buffer(10 << 20, milliseconds(5000), &clock);
@@ -55,23 +70,26 @@ TEST(PushBufferPiecesTest, LargePiecesAreMovedInSmallOnesJoined) {
   const std::string a(big, 'a'), b(big + 1, 'b');
   const uint64_t total = 3 + big + 1 + big + 1;
   ASSERT_OK(buffer.Reserve(1, total));
-  ASSERT_OK(buffer.Append(1, "xyz"));  // the first piece, however small
-  ASSERT_OK(buffer.Append(1, std::string(a)));
-  ASSERT_OK(buffer.Append(1, "c"));  // joined to a's piece
-  std::string last = b;
-  const char* last_bytes = last.data();
+  ASSERT_OK(buffer.Append(1, Piece("xyz")));  // the first piece, however small
+  ASSERT_OK(buffer.Append(1, Piece(a)));
+  ASSERT_OK(buffer.Append(1, Piece("c")));  // joined to a's piece
+  // The last piece in two slices, one of them small: the piece counts as a whole.
+  SliceList last = Piece(std::string_view(b).substr(0, big));
+  last.emplace_back(b.data() + big, 1);
+  const uint8_t* last_bytes = last[0].begin();
   ASSERT_OK(buffer.Append(1, std::move(last)));
   ASSERT_OK(buffer.Complete(1));
   Result<std::shared_ptr<const PushedData>> got = buffer.Get(1);
   ASSERT_OK(got);
-  const std::vector<std::string>& pieces = (*got)->pieces;
-  ASSERT_EQ(pieces.size(), 3u);
-  EXPECT_EQ(pieces[0], "xyz");
-  EXPECT_EQ(pieces[1], a + "c");
-  EXPECT_EQ(pieces[2], b);
-  EXPECT_EQ(pieces[2].data(), last_bytes) << "a large piece was copied, not moved in";
-  EXPECT_EQ((*got)->size, total);
-  EXPECT_EQ((*got)->Joined(), "xyz" + a + "c" + b);
+  const PushedData& data = **got;
+  ASSERT_EQ(data.pieces.size(), 3u);
+  EXPECT_EQ(Bytes(data, 0), "xyz");
+  EXPECT_EQ(Bytes(data, 1), a + "c");
+  EXPECT_EQ(data.pieces[1].size(), 2u) << "a joined piece's bytes were copied";
+  EXPECT_EQ(Bytes(data, 2), b);
+  EXPECT_EQ(data.pieces[2][0].begin(), last_bytes) << "a large piece was copied, not moved in";
+  EXPECT_EQ(data.size, total);
+  EXPECT_EQ(data.Joined(), "xyz" + a + "c" + b);
 }
 
 TEST_F(PushBufferTest, CapacityExceeded) {
@@ -89,7 +107,7 @@ TEST_F(PushBufferTest, CapacityExceeded) {
 TEST_F(PushBufferTest, IncompleteEntryNotGettable) {
   ASSERT_OK(buffer_.Reserve(1, 4));
   ASSERT_CODE(buffer_.Get(1), StatusCode::kNotFound);
-  ASSERT_OK(buffer_.Append(1, "abcd"));
+  ASSERT_OK(buffer_.Append(1, Piece("abcd")));
   ASSERT_CODE(buffer_.Get(1), StatusCode::kNotFound);
   ASSERT_OK(buffer_.Complete(1));
   ASSERT_OK(buffer_.Get(1));
@@ -97,32 +115,32 @@ TEST_F(PushBufferTest, IncompleteEntryNotGettable) {
 
 TEST_F(PushBufferTest, AppendPastReservedRefused) {
   ASSERT_OK(buffer_.Reserve(1, 4));
-  ASSERT_OK(buffer_.Append(1, "abc"));
-  ASSERT_CODE(buffer_.Append(1, "de"), StatusCode::kInvalidArgument);
+  ASSERT_OK(buffer_.Append(1, Piece("abc")));
+  ASSERT_CODE(buffer_.Append(1, Piece("de")), StatusCode::kInvalidArgument);
   // The refused piece left the entry as it was.
-  ASSERT_OK(buffer_.Append(1, "d"));
+  ASSERT_OK(buffer_.Append(1, Piece("d")));
   ASSERT_OK(buffer_.Complete(1));
   EXPECT_EQ((*buffer_.Get(1))->Joined(), "abcd");
-  ASSERT_CODE(buffer_.Append(1, "e"), StatusCode::kFailedPrecondition);
+  ASSERT_CODE(buffer_.Append(1, Piece("e")), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(PushBufferTest, AppendToUnknownIdIsNotFound) {
-  ASSERT_CODE(buffer_.Append(99, "x"), StatusCode::kNotFound);
+  ASSERT_CODE(buffer_.Append(99, Piece("x")), StatusCode::kNotFound);
   ASSERT_CODE(buffer_.Complete(99), StatusCode::kNotFound);
 }
 
 TEST_F(PushBufferTest, CompleteWithMissingBytesRefused) {
   ASSERT_OK(buffer_.Reserve(1, 5));
-  ASSERT_OK(buffer_.Append(1, "abc"));
+  ASSERT_OK(buffer_.Append(1, Piece("abc")));
   ASSERT_CODE(buffer_.Complete(1), StatusCode::kInvalidArgument);
   ASSERT_CODE(buffer_.Get(1), StatusCode::kNotFound);
-  ASSERT_OK(buffer_.Append(1, "de"));
+  ASSERT_OK(buffer_.Append(1, Piece("de")));
   ASSERT_OK(buffer_.Complete(1));
 }
 
 TEST_F(PushBufferTest, Expiry) {
   ASSERT_OK(buffer_.Reserve(1, 100));
-  ASSERT_OK(buffer_.Append(1, std::string(100, 'a')));
+  ASSERT_OK(buffer_.Append(1, Piece(std::string(100, 'a'))));
   ASSERT_OK(buffer_.Complete(1));
   clock_.Advance(3'000'000);
   ASSERT_OK(buffer_.Reserve(2, 100));
@@ -131,13 +149,13 @@ TEST_F(PushBufferTest, Expiry) {
 
   clock_.Advance(2'000'000);  // entry 1 is 5 s old: expired; entry 2 is 2 s old.
   ASSERT_CODE(buffer_.Get(1), StatusCode::kNotFound);
-  ASSERT_OK(buffer_.Append(2, "x"));
+  ASSERT_OK(buffer_.Append(2, Piece("x")));
   EXPECT_EQ(buffer_.ExpireOld(), 1u);
   EXPECT_EQ(buffer_.entries(), 1u);
   EXPECT_EQ(buffer_.used_bytes(), 100u);
 
   clock_.Advance(3'000'000);
-  ASSERT_CODE(buffer_.Append(2, "y"), StatusCode::kNotFound);
+  ASSERT_CODE(buffer_.Append(2, Piece("y")), StatusCode::kNotFound);
   EXPECT_EQ(buffer_.entries(), 0u);
   EXPECT_EQ(buffer_.used_bytes(), 0u);
 }
