@@ -199,8 +199,9 @@ Status PWritePartsFull(int fd, const std::vector<std::string_view>& parts, uint6
     ssize_t r = ::pwritev(fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return Status::IOError("pwrite " + path, errno);
+      return Status::IOError("pwritev " + path, errno);
     }
+    if (r == 0) return Status::IOError("pwritev " + path, EIO);  // no progress: never loop
     offset += static_cast<uint64_t>(r);
     // Drop what was written: whole vectors, then the front of a partly written one.
     size_t done = 0;
@@ -408,6 +409,7 @@ class WriteData {
   // REQUIRES: from + n <= size().
   template <typename Fn>
   void ForEachRun(uint64_t from, size_t n, Fn fn) const {
+    if (n == 0) return;
     // The last part starting at or before `from` (never an empty one, as from < size).
     size_t i = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), from) -
                                    starts_.begin()) -

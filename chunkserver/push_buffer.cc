@@ -81,11 +81,17 @@ Status PushBuffer::Append(uint64_t data_id, SliceList piece) {
   }
   if (piece_bytes == 0) return Status::OK();
   data.size += piece_bytes;
-  if (data.pieces.empty() || piece_bytes >= kMinPieceBytes) {
+  if (piece_bytes >= kMinPieceBytes) {
     data.pieces.push_back(std::move(piece));
-  } else {
-    for (grpc::Slice& slice : piece) data.pieces.back().push_back(std::move(slice));
+    return Status::OK();
   }
+  std::string copy;
+  copy.reserve(piece_bytes);
+  for (const grpc::Slice& slice : piece) {
+    copy.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  if (data.pieces.empty()) data.pieces.emplace_back();
+  data.pieces.back().emplace_back(copy);
   return Status::OK();
 }
 

@@ -2,12 +2,15 @@
 //
 // An entry is created by Reserve() when a push starts (its full length counted against
 // the capacity at once), filled by Append(), and usable by Get() once Complete(). The
-// pieces of a push are kept as they arrived: the slices of gRPC's receive buffers,
-// shared, not copied (a copy of every pushed byte cost about 7% of a chunkserver's CPU
-// in a 1 GiB put).
+// pieces of a push of kMinPieceBytes or more are kept as they arrived: the slices of
+// gRPC's receive buffers, shared, not copied (a copy of every pushed byte cost about 7%
+// of a chunkserver's CPU in a 1 GiB put). Smaller pieces are copied: a few bytes must
+// not pin a whole receive buffer.
 // Entries that no mutation used expire `ttl` after they were reserved; an incomplete
 // push that was aborted is dropped at once. The buffer never holds more than
-// `capacity_bytes`: a Reserve past it is ResourceExhausted.
+// `capacity_bytes` of pushed data: a Reserve past it is ResourceExhausted. (The memory
+// behind it is a little more: a shared piece also pins the rest of the receive buffers
+// it begins and ends in, of 64 KiB each as measured, so at most twice that per piece.)
 //
 // Thread-safe.
 #pragma once
@@ -34,7 +37,7 @@ using SliceList = std::vector<grpc::Slice>;
 // The bytes of one complete push, in order.
 struct PushedData {
   // Every piece but the first holds at least PushBuffer::kMinPieceBytes: smaller ones
-  // are joined to the piece before (their slices, not their bytes).
+  // are copied into one slice of their own, joined to the piece before.
   std::vector<SliceList> pieces;
   uint64_t size = 0;
 
@@ -46,8 +49,8 @@ struct PushedData {
 
 class PushBuffer {
  public:
-  // Pieces smaller than this are joined to the previous one, so that whoever writes
-  // the pieces out does not make one small write per tiny piece.
+  // Pieces smaller than this are copied and joined to the previous one, so that whoever
+  // writes the pieces out does not make one small write per tiny piece.
   static constexpr size_t kMinPieceBytes = 64 << 10;
 
   // `clock` must outlive the buffer.

@@ -120,6 +120,13 @@ class ChunkStoreTest : public testing::GfsTest {
     Reopen();
   }
 
+  void TearDown() override {
+    // A test that stopped halfway must not leave a fault armed for the next one.
+    g_failing_writeback_errno = 0;
+    g_pwritev_max_bytes = 0;
+    GfsTest::TearDown();
+  }
+
   void Reopen(const ChunkStoreOptions& options = {}) {
     store_.reset();
     Result<std::unique_ptr<ChunkStore>> s = ChunkStore::Open(test_dir() + "/data", options);
@@ -750,9 +757,10 @@ TEST_F(ChunkStoreTest, WriteInPartsEqualsWriteOfTheWhole) {
       parts.push_back(std::string_view(data).substr(at, len));  // sometimes empty
       at += len;
     }
+    parts.emplace_back();  // an empty last part
     ASSERT_OK(store_->Write(joined, offset, data));
     // Some rounds write in short pieces, as pwritev may.
-    g_pwritev_max_bytes = round % 3 == 1 ? rng_() % 5000 + 1 : 0;
+    g_pwritev_max_bytes = round % 3 == 0 ? rng_() % 5000 + 1 : 0;
     const Status written = store_->WriteParts(in_parts, offset, parts);
     g_pwritev_max_bytes = 0;
     ASSERT_OK(written) << "round " << round;

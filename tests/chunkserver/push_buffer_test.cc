@@ -62,7 +62,7 @@ TEST_F(PushBufferTest, EmptyEntry) {
 }
 
 // Large pieces are kept as they came, their slices shared, not copied; small ones are
-// joined to the piece before them (their slices too).
+// copied, each into one slice joined to the piece before them.
 TEST(PushBufferPiecesTest, LargePiecesAreMovedInSmallOnesJoined) {
   ManualClock clock;
   PushBuffer buffer(10 << 20, milliseconds(5000), &clock);
@@ -85,7 +85,7 @@ TEST(PushBufferPiecesTest, LargePiecesAreMovedInSmallOnesJoined) {
   ASSERT_EQ(data.pieces.size(), 3u);
   EXPECT_EQ(Bytes(data, 0), "xyz");
   EXPECT_EQ(Bytes(data, 1), a + "c");
-  EXPECT_EQ(data.pieces[1].size(), 2u) << "a joined piece's bytes were copied";
+  EXPECT_EQ(data.pieces[1].size(), 2u) << "a's slice and one slice for c";
   EXPECT_EQ(Bytes(data, 2), b);
   EXPECT_EQ(data.pieces[2][0].begin(), last_bytes) << "a large piece was copied, not moved in";
   EXPECT_EQ(data.size, total);
