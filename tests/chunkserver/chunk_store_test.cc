@@ -42,11 +42,20 @@ std::atomic<int> g_failing_writeback_errno{0};
 // While set, pwritev writes at most this many bytes per call (as a write interrupted by
 // a signal may); the store must go on from where it stopped.
 std::atomic<size_t> g_pwritev_max_bytes{0};
+// While set, pwritev fails with this errno once g_pwritev_calls_before_error more calls
+// have gone through (a disk that fills up partway through a write).
+std::atomic<int> g_pwritev_errno{0};
+std::atomic<int> g_pwritev_calls_before_error{0};
 }  // namespace
 
 extern "C" ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   using PWriteV = ssize_t (*)(int, const struct iovec*, int, off_t);
   static const auto real = reinterpret_cast<PWriteV>(::dlsym(RTLD_NEXT, "pwritev"));
+  const int err = g_pwritev_errno.load();
+  if (err != 0 && g_pwritev_calls_before_error.fetch_sub(1) <= 0) {
+    errno = err;
+    return -1;
+  }
   const size_t max_bytes = g_pwritev_max_bytes.load();
   if (max_bytes == 0) return real(fd, iov, iovcnt, offset);
   std::vector<struct iovec> cut;
@@ -124,6 +133,7 @@ class ChunkStoreTest : public testing::GfsTest {
     // A test that stopped halfway must not leave a fault armed for the next one.
     g_failing_writeback_errno = 0;
     g_pwritev_max_bytes = 0;
+    g_pwritev_errno = 0;
     GfsTest::TearDown();
   }
 
@@ -779,6 +789,31 @@ TEST_F(ChunkStoreTest, WriteInPartsEqualsWriteOfTheWhole) {
   // And a reopened store, which verifies every block it reads, reads the same.
   Reopen();
   EXPECT_EQ(MustRead(in_parts, 0, info->length), expected);
+}
+
+// A write that fails partway (the disk filled up after some of its bytes landed) leaves
+// the chunk as it was: same length, and the bytes past it still read as zeros when a
+// later write leaves a gap over them.
+TEST_F(ChunkStoreTest, WriteThatFailsPartwayLeavesNoStrayBytes) {
+  ASSERT_OK(store_->Create(kHandle, 1));
+  ASSERT_OK(store_->Write(kHandle, 0, "0123456789"));
+  g_pwritev_max_bytes = 5000;  // the first call lands 5,000 bytes, the next one fails
+  g_pwritev_errno = ENOSPC;
+  g_pwritev_calls_before_error = 1;
+  const Status failed = store_->Write(kHandle, 100, RandomBytes(&rng_, 200 << 10));
+  g_pwritev_errno = 0;
+  g_pwritev_max_bytes = 0;
+  ASSERT_CODE(failed, StatusCode::kResourceExhausted);
+  EXPECT_NE(failed.message().find(ChunkPath(kHandle)), std::string::npos) << failed.ToString();
+  Result<ChunkInfo> info = store_->Info(kHandle);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->length, 10u);
+
+  ASSERT_OK(store_->Write(kHandle, 6000, "abcdefghij"));
+  const std::string expected = "0123456789" + std::string(5990, '\0') + "abcdefghij";
+  EXPECT_EQ(MustRead(kHandle, 0, 7000), expected);
+  Reopen();
+  EXPECT_EQ(MustRead(kHandle, 0, 7000), expected);
 }
 
 TEST_F(ChunkStoreTest, WriteBehindDropsWrittenPagesAndKeepsTheData) {
