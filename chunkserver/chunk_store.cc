@@ -169,19 +169,6 @@ Result<size_t> PReadFull(int fd, char* buf, size_t n, uint64_t offset, const std
   return done;
 }
 
-Status PWriteFull(int fd, const char* buf, size_t n, uint64_t offset, const std::string& path) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pwrite(fd, buf + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("pwrite " + path, errno);
-    }
-    done += static_cast<size_t>(r);
-  }
-  return Status::OK();
-}
-
 // Writes all of `parts`, one after another, at `offset`.
 Status PWritePartsFull(int fd, const std::vector<std::string_view>& parts, uint64_t offset,
                        const std::string& path) {
@@ -214,6 +201,10 @@ Status PWritePartsFull(int fd, const std::vector<std::string_view>& parts, uint6
     }
   }
   return Status::OK();
+}
+
+Status PWriteFull(int fd, const char* buf, size_t n, uint64_t offset, const std::string& path) {
+  return PWritePartsFull(fd, {std::string_view(buf, n)}, offset, path);
 }
 
 Status FdataSync(int fd, const std::string& path) {
@@ -387,7 +378,6 @@ class WriteData {
   }
 
   uint64_t size() const { return size_; }
-  const std::vector<std::string_view>& parts() const { return parts_; }
 
   // Copies bytes [from, from + n) to `out`.
   void CopyOut(uint64_t from, size_t n, char* out) const {
