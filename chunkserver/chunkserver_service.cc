@@ -166,6 +166,10 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
       Describe(m.handle()));
   Status s = [&]() -> Status {
     GFS_RETURN_IF_ERROR(CheckInlineData(m.inline_data(), m.data_id(), m.length()));
+    // Only the first mutation of the lease that created the chunk may create it: a
+    // replica lost after that must not come back holding only the later mutations.
+    if (m.create() && m.serial() == 1)
+      GFS_RETURN_IF_ERROR(CreateIfMissing(m.handle(), m.version()));
     GFS_ASSIGN_OR_RETURN(ChunkInfo info, store_->Info(m.handle()));
     if (info.version != m.version()) {
       return Status::FailedPrecondition("replica has version " + std::to_string(info.version) +
@@ -259,6 +263,7 @@ grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::Wr
   m.set_length(req->length());
   m.set_inline_data(req->inline_data());
   m.set_flush(req->flush());
+  m.set_create(lease->creates_secondaries);
   return ToGrpc(ApplyEverywhere(m, lease->secondaries));
 }
 
@@ -277,6 +282,7 @@ grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::A
   m.set_handle(req->handle());
   m.set_version(req->version());
   m.set_serial(lease->serial);
+  m.set_create(lease->creates_secondaries);
   if (lease->pad_to > 0) {
     m.set_pad_to(lease->pad_to);
   } else {
@@ -339,12 +345,14 @@ ServedCounts ChunkServerServiceImpl::served() const {
 
 // ---- Master calls ----
 
-grpc::Status ChunkServerServiceImpl::CreateChunk(grpc::ServerContext*,
-                                                 const proto::CreateChunkRequest* req,
-                                                 proto::CreateChunkResponse*) {
-  Status s = store_->Create(req->handle(), req->version());
-  if (s.ok()) heartbeater_->ChunkChanged(req->handle());
-  return ToGrpc(s.Prepend(Describe(req->handle())));
+Status ChunkServerServiceImpl::CreateIfMissing(uint64_t handle, uint64_t version) {
+  Status s = store_->Create(handle, version);
+  if (s.ok()) {
+    heartbeater_->ChunkChanged(handle);
+    return s;
+  }
+  // Already here (a grant or mutation repeated): the version checks that follow decide.
+  return s.IsAlreadyExists() ? Status::OK() : s;
 }
 
 grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
@@ -352,6 +360,12 @@ grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
                                                         proto::UpdateChunkVersionResponse*) {
   // A lease at the old version must not outlive the version, nor any mutation under it.
   if (Status s = leases_->Revoke(req->handle()); !s.ok()) {
+    return ToGrpc(s.Prepend(Describe(req->handle())));
+  }
+  if (req->create() && !store_->Info(req->handle()).ok()) {
+    // A new chunk's first mutation never got here: the replica starts at the new version.
+    Status s = store_->Create(req->handle(), req->new_version());
+    if (s.ok()) heartbeater_->ChunkChanged(req->handle());
     return ToGrpc(s.Prepend(Describe(req->handle())));
   }
   Status s = store_->SetVersion(req->handle(), req->expected_version(), req->new_version());
@@ -362,6 +376,11 @@ grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
 grpc::Status ChunkServerServiceImpl::GrantLease(grpc::ServerContext*,
                                                 const proto::GrantLeaseRequest* req,
                                                 proto::GrantLeaseResponse*) {
+  if (req->create()) {
+    if (Status s = CreateIfMissing(req->handle(), req->version()); !s.ok()) {
+      return ToGrpc(s.Prepend(Describe(req->handle())));
+    }
+  }
   Result<ChunkInfo> info = store_->Info(req->handle());
   if (!info.ok()) return ToGrpc(info.status().Prepend(Describe(req->handle())));
   if (info->version != req->version()) {
@@ -370,7 +389,7 @@ grpc::Status ChunkServerServiceImpl::GrantLease(grpc::ServerContext*,
                                              std::to_string(req->version())));
   }
   leases_->Grant(req->handle(), req->version(), req->lease_ms(), req->chunk_size(),
-                 {req->secondaries().begin(), req->secondaries().end()});
+                 {req->secondaries().begin(), req->secondaries().end()}, req->create());
   VLOG(1) << "lease on " << Describe(req->handle()) << " at version " << req->version();
   return grpc::Status::OK;
 }

@@ -56,8 +56,6 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMe
                       proto::AppendResponse* resp) override;
   grpc::Status ApplyMutation(grpc::ServerContext* ctx, const proto::ApplyMutationRequest* req,
                              proto::ApplyMutationResponse* resp) override;
-  grpc::Status CreateChunk(grpc::ServerContext* ctx, const proto::CreateChunkRequest* req,
-                           proto::CreateChunkResponse* resp) override;
   grpc::Status UpdateChunkVersion(grpc::ServerContext* ctx,
                                   const proto::UpdateChunkVersionRequest* req,
                                   proto::UpdateChunkVersionResponse* resp) override;
@@ -82,6 +80,9 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMe
   // On the primary: applies `m` here and on every secondary at once; OK when all did.
   Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
                          const std::vector<std::string>& secondaries);
+  // Creates an empty replica of `handle` at `version` unless one is here already (a
+  // repeated grant or mutation): for a new chunk's lease and its first mutation.
+  Status CreateIfMissing(uint64_t handle, uint64_t version);
   // Fetches replica `handle` at `version` from `source` into the local store.
   Result<uint64_t> FetchReplica(uint64_t handle, uint64_t version, const std::string& source);
   // "chunk 000000000000002a on 127.0.0.1:7001"

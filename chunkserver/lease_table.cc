@@ -5,7 +5,7 @@
 namespace gfs::chunkserver {
 
 void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uint64_t chunk_size,
-                       std::vector<std::string> secondaries) {
+                       std::vector<std::string> secondaries, bool new_chunk) {
   MutexLock lock(&mu_);
   Entry& entry = leases_[handle];
   entry.version = version;
@@ -15,6 +15,7 @@ void LeaseTable::Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uin
   entry.written_since_extension = false;
   entry.chunk_size = chunk_size;
   entry.append_end = 0;
+  entry.new_chunk = new_chunk;
 }
 
 Status LeaseTable::Revoke(uint64_t handle, std::chrono::milliseconds drain) {
@@ -64,7 +65,16 @@ Result<LeaseTable::Lease> LeaseTable::StartMutation(uint64_t handle, uint64_t ve
   GFS_ASSIGN_OR_RETURN(Entry * entry, ValidLease(handle, version));
   entry->written_since_extension = true;
   ++in_flight_[handle];
-  return Lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
+  return NextMutation(entry);
+}
+
+LeaseTable::Lease LeaseTable::NextMutation(Entry* entry) {
+  Lease lease;
+  lease.version = entry->version;
+  lease.secondaries = entry->secondaries;
+  lease.serial = entry->next_serial++;
+  lease.creates_secondaries = entry->new_chunk && lease.serial == 1;
+  return lease;
 }
 
 Result<LeaseTable::Lease> LeaseTable::StartAppend(uint64_t handle, uint64_t version,
@@ -81,7 +91,7 @@ Result<LeaseTable::Lease> LeaseTable::StartAppend(uint64_t handle, uint64_t vers
   }
   entry->written_since_extension = true;
   ++in_flight_[handle];
-  Lease lease{entry->version, entry->secondaries, entry->next_serial++, 0, 0};
+  Lease lease = NextMutation(entry);
   const uint64_t start = std::max(entry->append_end, chunk_length);
   if (start + length > entry->chunk_size) {
     lease.pad_to = entry->chunk_size;

@@ -31,15 +31,19 @@ class LeaseTable {
     // and the chunk is padded to pad_to (its chunk size) instead.
     uint64_t offset = 0;
     uint64_t pad_to = 0;
+    // Serial 1 of a lease granted on a new chunk: the secondaries create their replicas
+    // with this mutation (ApplyMutationRequest.create).
+    bool creates_secondaries = false;
   };
 
   // `clock` must outlive the table.
   explicit LeaseTable(Clock* clock) : clock_(clock), drained_(&mu_) {}
 
   // Records a lease on `handle` at `version` until now + lease_ms; replaces any older
-  // lease of the handle and restarts serial numbers at 1.
+  // lease of the handle and restarts serial numbers at 1. `new_chunk`: the master has
+  // just allocated the chunk, and its secondaries do not hold it yet.
   void Grant(uint64_t handle, uint64_t version, uint64_t lease_ms, uint64_t chunk_size,
-             std::vector<std::string> secondaries) EXCLUDES(mu_);
+             std::vector<std::string> secondaries, bool new_chunk = false) EXCLUDES(mu_);
 
   // Drops the lease of `handle`, if any: mutations not yet assigned a serial are
   // refused. Then waits up to `drain` for the mutations already started under it to
@@ -88,7 +92,11 @@ class LeaseTable {
     bool written_since_extension = false;
     uint64_t chunk_size = 0;
     uint64_t append_end = 0;  // end of the appends ordered so far under this lease
+    bool new_chunk = false;
   };
+
+  // The lease handed to a mutation, with the next serial number assigned.
+  static Lease NextMutation(Entry* entry);
 
   // The valid lease of `handle` at `version`, or the error StartMutation returns.
   Result<Entry*> ValidLease(uint64_t handle, uint64_t version) REQUIRES(mu_);

@@ -161,60 +161,67 @@ Status ChunkManager::GetWriteLease(const std::string& path, uint64_t index,
       if (s.IsAlreadyExists()) continue;  // a snapshot shares it now: copy it first
       return s;
     }
-    bool fresh = false;
-    Result<proto::ChunkRecord> allocated = AllocateChunk(file, index, &fresh);
-    if (allocated.status().IsAlreadyExists()) continue;
-    GFS_RETURN_IF_ERROR(
-        allocated.status().Prepend("allocating chunk " + std::to_string(index) + " of " + path));
-    return LeaseFor(*allocated, file.chunk_size(), resp, fresh);
+    Status allocated = AllocateChunk(file, index, resp);
+    if (allocated.IsAlreadyExists()) continue;
+    return allocated.Prepend("allocating chunk " + std::to_string(index) + " of " + path);
   }
   return Status::Unavailable("allocating chunk " + std::to_string(index) + " of " + path +
                              ": raced with other writers; retry");
 }
 
-Result<proto::ChunkRecord> ChunkManager::AllocateChunk(const proto::InodeRecord& file,
-                                                       uint64_t index, bool* fresh) {
-  const HandleReservation reservation(this);
-  GFS_RETURN_IF_ERROR(reservation.status());
-  const uint64_t handle = reservation.handle();
-  GFS_ASSIGN_OR_RETURN(std::vector<std::string> servers,
-                       registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication())));
-  std::vector<Status> created = CallAll(&calls_, servers, [&](const std::string& address) {
-    return chunkservers_->CreateChunk(address, handle, 1);
-  });
-  std::vector<std::string> holders;
-  for (size_t i = 0; i < servers.size(); ++i) {
-    if (created[i].ok()) {
-      holders.push_back(servers[i]);
-    } else {
-      LOG(WARNING) << created[i].ToString();
+Status ChunkManager::AllocateChunk(const proto::InodeRecord& file, uint64_t index,
+                                   proto::GetWriteLeaseResponse* resp) {
+  // One call per new chunk: the primary creates its replica as it takes the first lease,
+  // and each secondary creates its own with the first mutation the primary forwards. A
+  // placed secondary that is down fails that first write; the writer reports it, and
+  // the next lease moves the chunk to a new version without it, as after any failed
+  // write (creating it on the secondaries the failed write never reached).
+  std::set<std::string> refused;
+  Status last;
+  for (int attempt = 0; attempt < kAllocationAttempts; ++attempt) {
+    // A new handle for every attempt: a grant whose answer was lost may still have
+    // reached its server, and must concern a handle nobody uses (an orphan, collected
+    // as garbage), never the one logged with another primary.
+    const HandleReservation reservation(this);
+    GFS_RETURN_IF_ERROR(reservation.status());
+    const uint64_t handle = reservation.handle();
+    GFS_ASSIGN_OR_RETURN(
+        std::vector<std::string> servers,
+        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication()), refused));
+    const std::string& primary = servers.front();
+    const std::vector<std::string> secondaries(servers.begin() + 1, servers.end());
+    last = chunkservers_->GrantLease(primary, handle, 1, options_.lease_ms, file.chunk_size(),
+                                     secondaries, /*create=*/true);
+    const int64_t confirmed = clock_->MonotonicMicros();
+    if (!last.ok()) {
+      LOG(WARNING) << "new " << ChunkName(handle) << ": " << last.ToString();
+      refused.insert(primary);
+      continue;
     }
+    proto::LogEntry entry;
+    entry.set_timestamp_us(clock_->NowMicros());
+    proto::AddChunkOp* op = entry.mutable_add_chunk();
+    op->set_inode_id(file.id());
+    op->set_index(index);
+    op->set_handle(handle);
+    op->set_version(1);
+    GFS_RETURN_IF_ERROR(
+        LogNewChunk(entry, handle, servers, 1, Lease{primary, 1, LeaseUntil(confirmed), false}));
+    VLOG(1) << "allocated " << ChunkName(handle) << " as chunk " << index << " of inode "
+            << file.id() << " on " << servers.size() << " servers, primary " << primary;
+    resp->set_handle(handle);
+    resp->set_version(1);
+    resp->set_primary(primary);
+    for (const std::string& address : servers) resp->add_replicas(address);
+    return Status::OK();
   }
-  if (holders.empty()) {
-    return Status::Unavailable("no chunkserver could create " + ChunkName(handle) + ": " +
-                               created.front().ToString());
-  }
-  *fresh = holders.size() == servers.size();
-  proto::LogEntry entry;
-  entry.set_timestamp_us(clock_->NowMicros());
-  proto::AddChunkOp* op = entry.mutable_add_chunk();
-  op->set_inode_id(file.id());
-  op->set_index(index);
-  op->set_handle(handle);
-  op->set_version(1);
-  GFS_RETURN_IF_ERROR(LogNewChunk(entry, handle, holders, 1));
-  VLOG(1) << "allocated " << ChunkName(handle) << " as chunk " << index << " of inode " << file.id()
-          << " on " << holders.size() << " servers";
-  proto::ChunkRecord record;
-  record.set_handle(handle);
-  record.set_version(1);
-  record.set_inode_id(file.id());
-  record.set_index(index);
-  return record;
+  return Status::Unavailable("no chunkserver took the first lease of a new chunk: " +
+                             last.ToString());
 }
 
 Status ChunkManager::LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
-                                 const std::vector<std::string>& holders, uint64_t version) {
+                                 const std::vector<std::string>& holders, uint64_t version,
+                                 std::optional<Lease> lease) {
   // Known before the entry is: another writer can read the new chunk from the log the
   // moment it is durable, and a lease grant that found fewer replicas than the chunk
   // has would move it to a new version on those alone, leaving the rest behind as stale
@@ -223,6 +230,12 @@ Status ChunkManager::LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
     MutexLock lock(&mu_);
     ChunkState& state = chunks_[handle];
     for (const std::string& address : holders) RecordReplica(&state, address, version);
+    if (lease) {
+      for (const std::string& address : holders) {
+        if (address != lease->primary) state.awaiting_creation.insert(address);
+      }
+    }
+    state.lease = std::move(lease);
   }
   Status logged = log_->Propose(entry).status;
   if (!logged.ok()) {
@@ -349,8 +362,14 @@ Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint
   // lease. So bump again, past it, on the replicas that answered, until none is in doubt.
   for (int round = 0; round < 3; ++round) {
     const uint64_t new_version = *version + 1;
+    std::set<std::string> awaiting;
+    {
+      MutexLock lock(&mu_);
+      awaiting = chunks_[handle].awaiting_creation;
+    }
     std::vector<Status> updated = CallAll(&calls_, targets, [&](const std::string& address) {
-      return chunkservers_->UpdateChunkVersion(address, handle, *version, new_version);
+      return chunkservers_->UpdateChunkVersion(address, handle, *version, new_version,
+                                               awaiting.count(address) != 0);
     });
     std::vector<std::string> replicas;
     bool in_doubt = false;
@@ -375,7 +394,10 @@ Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint
     {
       MutexLock lock(&mu_);
       ChunkState& state = chunks_[handle];
-      for (const std::string& address : replicas) RecordReplica(&state, address, new_version);
+      for (const std::string& address : replicas) {
+        RecordReplica(&state, address, new_version);
+        state.awaiting_creation.erase(address);
+      }
     }
     *version = new_version;
     if (!in_doubt) return replicas;
@@ -474,7 +496,7 @@ Status ChunkManager::LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_si
   const std::string primary = replicas.front();
   const std::vector<std::string> secondaries(replicas.begin() + 1, replicas.end());
   Status granted = chunkservers_->GrantLease(primary, handle, new_version, options_.lease_ms,
-                                             chunk_size, secondaries);
+                                             chunk_size, secondaries, /*create=*/false);
   const int64_t confirmed = clock_->MonotonicMicros();
   {
     MutexLock lock(&mu_);
@@ -564,6 +586,9 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
       // A report built before this master created the replica (or moved it to a new
       // version) lacks it; the server's next heartbeat reports the change.
       if (!RecentlyRecorded(state, address)) state.replicas.erase(address);
+      // It may have restarted and lost a new replica with unsynced writes: never
+      // recreate that one empty on a version change.
+      state.awaiting_creation.erase(address);
     }
     last_full_report_us_[address] = now;
   } else if (now - last_full_report_us_[address] > options_.full_report_interval_ms * 1000) {
@@ -608,6 +633,7 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
     }
     if (state.corrupt.count(address) != 0) continue;  // known bad: not a replica
     state.replicas[address] = report.version();
+    state.awaiting_creation.erase(address);
   }
   if (orphans + stale > 0) {
     LOG(INFO) << address << " holds " << orphans << " orphaned and " << stale << " stale replicas; "

@@ -134,6 +134,10 @@ class ChunkManager {
     std::set<std::string> corrupt;
     // Servers copying the chunk for re-replication right now (their replica is partial).
     std::set<std::string> copying_to;
+    // Secondaries of a chunk this master allocated that have not reported it yet: they
+    // create it with its first mutation, which may never have reached them (a push that
+    // failed first). A version change creates it there instead.
+    std::set<std::string> awaiting_creation;
   };
 
   // How old a heartbeat report can be when the master processes it: the server's
@@ -151,6 +155,10 @@ class ChunkManager {
 
   // Handles are reserved in the log this many at a time.
   static constexpr uint64_t kHandleBlock = 1024;
+
+  // Primaries a new chunk's first lease is offered to, one after another, before the
+  // allocation fails (each refusing server is left out of the next placement).
+  static constexpr int kAllocationAttempts = 3;
 
   // A new handle, durably reserved (never handed out again, even by a restarted master)
   // and counted as being allocated (so never taken for an orphan) for the reservation's
@@ -170,14 +178,15 @@ class ChunkManager {
     uint64_t handle_ = 0;
   };
 
-  // Creates chunk `index` of `file` on newly placed servers and logs it. AlreadyExists
-  // if another writer allocated it first. Sets `*fresh` when every server asked created
-  // it (no replica can have been left behind).
-  Result<proto::ChunkRecord> AllocateChunk(const proto::InodeRecord& file, uint64_t index,
-                                           bool* fresh) EXCLUDES(mu_);
+  // Places chunk `index` of `file` on new servers, grants its first lease (the primary
+  // creates the chunk as it takes it; the secondaries with the first mutation), logs it
+  // and fills `resp`. AlreadyExists if another writer allocated it first.
+  Status AllocateChunk(const proto::InodeRecord& file, uint64_t index,
+                       proto::GetWriteLeaseResponse* resp) EXCLUDES(mu_);
   // Replaces the shared chunk `chunk` of `file` by a private copy, cloned locally on
   // each up-to-date replica, and logs it. AlreadyExists if another writer did first.
-  // Sets `*fresh` as AllocateChunk does.
+  // Sets `*fresh` when every replica asked made its copy (none can have been left
+  // behind).
   Result<proto::ChunkRecord> CopyOnWrite(const proto::InodeRecord& file,
                                          const proto::ChunkRecord& chunk, bool* fresh)
       EXCLUDES(mu_);
@@ -186,10 +195,12 @@ class ChunkManager {
   // leased, so a grant needs no version bump.
   Status LeaseFor(const proto::ChunkRecord& chunk, uint64_t chunk_size,
                   proto::GetWriteLeaseResponse* resp, bool fresh = false) EXCLUDES(mu_);
-  // Records `holders` as replicas of the new chunk `handle` at `version`, then logs
-  // `entry` (its AddChunk or CopyOnWrite); forgets the replicas if that fails.
+  // Records `holders` as replicas of the new chunk `handle` at `version` (and `lease`,
+  // when one was granted already), then logs `entry` (its AddChunk or CopyOnWrite);
+  // forgets them if that fails.
   Status LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
-                     const std::vector<std::string>& holders, uint64_t version) EXCLUDES(mu_);
+                     const std::vector<std::string>& holders, uint64_t version,
+                     std::optional<Lease> lease = std::nullopt) EXCLUDES(mu_);
   // Moves `targets` from `*version` to a new version and logs it; sets `*version` to it
   // and returns the replicas that took it. Bumps again while a replica that did not
   // answer may have taken it anyway. Unavailable if none took it.

@@ -13,22 +13,13 @@ class GrpcChunkServerClient final : public ChunkServerClient {
  public:
   explicit GrpcChunkServerClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 
-  Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) override {
-    proto::CreateChunkRequest req;
-    req.set_handle(handle);
-    req.set_version(version);
-    proto::CreateChunkResponse resp;
-    return Call(address, "create chunk", [&](Stub* stub, grpc::ClientContext* ctx) {
-      return stub->CreateChunk(ctx, req, &resp);
-    });
-  }
-
   Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                            uint64_t new_version) override {
+                            uint64_t new_version, bool create) override {
     proto::UpdateChunkVersionRequest req;
     req.set_handle(handle);
     req.set_expected_version(expected);
     req.set_new_version(new_version);
+    req.set_create(create);
     proto::UpdateChunkVersionResponse resp;
     return Call(address, "update chunk version", [&](Stub* stub, grpc::ClientContext* ctx) {
       return stub->UpdateChunkVersion(ctx, req, &resp);
@@ -37,13 +28,14 @@ class GrpcChunkServerClient final : public ChunkServerClient {
 
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
                     uint64_t lease_ms, uint64_t chunk_size,
-                    const std::vector<std::string>& secondaries) override {
+                    const std::vector<std::string>& secondaries, bool create) override {
     proto::GrantLeaseRequest req;
     req.set_handle(handle);
     req.set_version(version);
     req.set_lease_ms(lease_ms);
     req.set_chunk_size(chunk_size);
     for (const std::string& s : secondaries) req.add_secondaries(s);
+    req.set_create(create);
     proto::GrantLeaseResponse resp;
     return Call(address, "grant lease", [&](Stub* stub, grpc::ClientContext* ctx) {
       return stub->GrantLease(ctx, req, &resp);

@@ -18,16 +18,18 @@ class ChunkServerClient {
  public:
   virtual ~ChunkServerClient() = default;
 
-  // Creates an empty replica of `handle` at `version` on `address`.
-  virtual Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) = 0;
-  // Moves the replica on `address` from `expected` to `new_version`, durably.
+  // Moves the replica on `address` from `expected` to `new_version`, durably. With
+  // `create` (a new chunk's secondary that may never have received its first mutation)
+  // a server without the replica creates it, empty, at `new_version`.
   virtual Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                                    uint64_t new_version) = 0;
+                                    uint64_t new_version, bool create) = 0;
   // Makes `address` the primary of `handle` at `version` for `lease_ms`; `chunk_size`
-  // is the file's, to which record appends pad.
+  // is the file's, to which record appends pad. With `create` (a chunk just allocated)
+  // `address` first creates its empty replica at `version`, and the secondaries create
+  // theirs with the first mutation under the lease.
   virtual Status GrantLease(const std::string& address, uint64_t handle, uint64_t version,
                             uint64_t lease_ms, uint64_t chunk_size,
-                            const std::vector<std::string>& secondaries) = 0;
+                            const std::vector<std::string>& secondaries, bool create) = 0;
   // Takes the lease of `handle` back from `address`.
   virtual Status RevokeLease(const std::string& address, uint64_t handle) = 0;
   // Copies replica `src` (at `version`) to a new chunk `dst` on `address`, locally.

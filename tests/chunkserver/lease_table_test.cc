@@ -36,6 +36,19 @@ TEST_F(LeaseTableTest, RegrantRestartsSerials) {
   EXPECT_EQ(leases_.StartMutation(1, 6)->serial, 1u);
 }
 
+TEST_F(LeaseTableTest, OnlyTheFirstMutationOfANewChunkCreatesItsSecondaries) {
+  leases_.Grant(1, 1, 1000, kChunk, {"b:1"}, /*new_chunk=*/true);
+  EXPECT_TRUE(leases_.StartMutation(1, 1)->creates_secondaries);
+  EXPECT_FALSE(leases_.StartMutation(1, 1)->creates_secondaries);
+  // An append first does too.
+  leases_.Grant(2, 1, 1000, kChunk, {"b:1"}, /*new_chunk=*/true);
+  EXPECT_TRUE(leases_.StartAppend(2, 1, 10, 0)->creates_secondaries);
+  EXPECT_FALSE(leases_.StartAppend(2, 1, 10, 0)->creates_secondaries);
+  // A lease on a chunk that existed before never creates anything.
+  leases_.Grant(3, 4, 1000, kChunk, {"b:1"});
+  EXPECT_FALSE(leases_.StartMutation(3, 4)->creates_secondaries);
+}
+
 TEST_F(LeaseTableTest, RevokeStopsMutations) {
   leases_.Grant(1, 5, 1000, kChunk, {});
   ASSERT_OK(leases_.Revoke(1));

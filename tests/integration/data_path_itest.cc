@@ -517,6 +517,33 @@ TEST_F(DataPathTest, RestartedChunkserverKeepsItsReplicas) {
   ExpectFileContents(path, data);
 }
 
+// New chunks are placed on a server killed a moment ago, before the master knows it is
+// dead: their secondaries are created by the first write, which fails there (small
+// files go inline; larger ones push first, and the push fails before any mutation). The
+// writes still succeed, and every chunk keeps both live replicas, with the same bytes.
+TEST_F(DataPathTest, NewChunksOnAServerJustKilledKeepTheirOtherReplicas) {
+  cluster_->KillChunkserver(2);
+  const std::string dead = cluster_->chunkserver_address(2);
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 6; ++i) {
+    const std::string path = "/placed-on-dead-" + std::to_string(i);
+    const size_t size = i % 2 == 0 ? 4000 : kChunk + 70000;  // inline, then pushed
+    files.emplace_back(path, RandomBytes(rng_, size));
+    // One Write: the first mutation of each chunk is the whole piece (a push if large).
+    Result<std::unique_ptr<FileWriter>> writer = client_->Create(path, kServers);
+    ASSERT_OK(writer);
+    ASSERT_OK((*writer)->Write(files.back().second));
+    ASSERT_OK((*writer)->Close());
+  }
+  for (const auto& [path, data] : files) {
+    ExpectFileContents(path, data);
+    for (const ChunkLocation& loc : ExpectReplicasHold(path, data, kServers - 1)) {
+      EXPECT_EQ(std::find(loc.replicas.begin(), loc.replicas.end(), dead), loc.replicas.end())
+          << path << " chunk " << loc.index << " lists the dead server";
+    }
+  }
+}
+
 // Flips one byte of `file` at `offset`, on disk, behind the chunkserver's back.
 // Flips the byte `offset` bytes into the data of the chunk file `file`.
 void FlipByte(const std::string& file, off_t offset) {

@@ -14,16 +14,11 @@ namespace {
 // versions, leases granted, and servers that do not answer.
 class FakeChunkServers : public ChunkServerClient {
  public:
-  Status CreateChunk(const std::string& address, uint64_t handle, uint64_t version) override {
-    MutexLock lock(&mu_);
-    if (down_.count(address)) return Status::Unavailable(address + " is down");
-    versions_[{address, handle}] = version;
-    return Status::OK();
-  }
   Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                            uint64_t new_version) override {
+                            uint64_t new_version, bool create) override {
     MutexLock lock(&mu_);
     if (down_.count(address)) return Status::Unavailable(address + " is down");
+    if (create) versions_.emplace(std::make_pair(address, handle), expected);
     uint64_t& version = versions_[{address, handle}];
     if (version != expected) return Status::FailedPrecondition("version mismatch");
     version = new_version;
@@ -36,12 +31,35 @@ class FakeChunkServers : public ChunkServerClient {
     slow_.insert(address);
   }
   Status GrantLease(const std::string& address, uint64_t handle, uint64_t version, uint64_t,
-                    uint64_t, const std::vector<std::string>&) override {
+                    uint64_t, const std::vector<std::string>& secondaries, bool create) override {
     MutexLock lock(&mu_);
     if (down_.count(address)) return Status::Unavailable(address + " is down");
+    if (create) {
+      versions_.emplace(std::make_pair(address, handle), version);
+      new_chunk_secondaries_[handle] = secondaries;
+    }
+    if (versions_[{address, handle}] != version) return Status::FailedPrecondition("version");
     ++grants_;
     primaries_[handle] = {address, version};
     return Status::OK();
+  }
+  // The first mutation under the lease that created `handle`: the secondaries that are
+  // up create their replicas. Returns those that are down (the write failed there).
+  std::vector<std::string> FirstMutation(uint64_t handle, uint64_t version) {
+    MutexLock lock(&mu_);
+    std::vector<std::string> failed;
+    auto it = new_chunk_secondaries_.find(handle);
+    if (it == new_chunk_secondaries_.end()) return failed;  // not the first mutation
+    const std::vector<std::string> secondaries = std::move(it->second);
+    new_chunk_secondaries_.erase(it);
+    for (const std::string& address : secondaries) {
+      if (down_.count(address)) {
+        failed.push_back(address);
+      } else {
+        versions_.emplace(std::make_pair(address, handle), version);
+      }
+    }
+    return failed;
   }
   Status RevokeLease(const std::string& address, uint64_t handle) override {
     MutexLock lock(&mu_);
@@ -86,9 +104,16 @@ class FakeChunkServers : public ChunkServerClient {
       down_.erase(address);
     }
   }
+  // `address` loses its replica of `handle`.
+  void Forget(const std::string& address, uint64_t handle) {
+    MutexLock lock(&mu_);
+    versions_.erase({address, handle});
+  }
+  // 0 when `address` holds no replica of `handle`.
   uint64_t version(const std::string& address, uint64_t handle) {
     MutexLock lock(&mu_);
-    return versions_[{address, handle}];
+    auto it = versions_.find({address, handle});
+    return it == versions_.end() ? 0 : it->second;
   }
   int grants() {
     MutexLock lock(&mu_);
@@ -105,6 +130,7 @@ class FakeChunkServers : public ChunkServerClient {
   std::set<std::string> slow_;
   std::map<std::pair<std::string, uint64_t>, uint64_t> versions_;
   std::map<uint64_t, std::pair<std::string, uint64_t>> primaries_;
+  std::map<uint64_t, std::vector<std::string>> new_chunk_secondaries_;
   int grants_ = 0;
   int revokes_ = 0;
   int clones_ = 0;
@@ -157,6 +183,15 @@ class ChunkManagerTest : public NamespaceFixture {
     }
   }
 
+  // The lease, followed by a write under it: a new chunk's first write creates its
+  // secondaries' replicas (on those that are up).
+  Status GetWriteLease(const std::string& path, uint64_t index,
+                       proto::GetWriteLeaseResponse* lease) {
+    Status s = manager_->GetWriteLease(path, index, lease);
+    if (s.ok()) fake_.FirstMutation(lease->handle(), lease->version());
+    return s;
+  }
+
   uint64_t LoggedVersion(uint64_t handle) {
     proto::GetChunkLocationsResponse resp;
     EXPECT_OK(manager_->GetChunkLocations("/f", 0, 0, &resp));
@@ -174,22 +209,24 @@ class ChunkManagerTest : public NamespaceFixture {
 
 TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   ASSERT_EQ(lease.replicas_size(), 3);
   std::set<std::string> distinct(lease.replicas().begin(), lease.replicas().end());
   EXPECT_EQ(distinct.size(), 3u);
   EXPECT_EQ(lease.replicas(0), lease.primary());
   EXPECT_EQ(lease.chunk_size(), NamespaceOptions{}.chunk_size_bytes);
-  // Created at version 1 on every server asked: the first lease needs no new version.
+  // Created at version 1 by the primary as it took the lease, by the secondaries with
+  // the first write: no version bump, one call to a chunkserver.
   EXPECT_EQ(lease.version(), 1u);
   for (const std::string& address : lease.replicas()) {
     EXPECT_EQ(fake_.version(address, lease.handle()), 1u) << address;
   }
+  EXPECT_EQ(fake_.grants(), 1);
   EXPECT_EQ(LoggedVersion(lease.handle()), 1u);
 
   // While the lease lasts, writers get the same one: no new version, no new grant.
   proto::GetWriteLeaseResponse again;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &again));
+  ASSERT_OK(GetWriteLease("/f", 0, &again));
   EXPECT_EQ(again.handle(), lease.handle());
   EXPECT_EQ(again.version(), 1u);
   EXPECT_EQ(again.primary(), lease.primary());
@@ -197,25 +234,102 @@ TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
 
   // Another index gets another chunk.
   proto::GetWriteLeaseResponse second;
-  ASSERT_OK(manager_->GetWriteLease("/f", 1, &second));
+  ASSERT_OK(GetWriteLease("/f", 1, &second));
   EXPECT_NE(second.handle(), lease.handle());
 }
 
-TEST_F(ChunkManagerTest, ChunkNotCreatedEverywhereGetsANewVersionFirst) {
-  // One placed server fails CreateChunk (it may still have made the chunk): the first
-  // lease moves the replicas that did to version 2, so that one can never pass for
-  // up to date.
-  for (const std::string& address : servers_) fake_.SetDown(address, address == "cs4:1");
-  ASSERT_OK(ns_->CreateFile("/g", 4, false));
+TEST_F(ChunkManagerTest, APlacedServerThatIsDownIsLeftOutAtTheFirstWrite) {
+  // cs4 does not answer but is not known dead yet. As the primary it refuses the grant
+  // and the chunk goes elsewhere; as a secondary the first write fails there, and the
+  // next lease moves the other replicas to a new version, so that cs4 can never pass
+  // for up to date.
+  for (int round = 0; round < 8; ++round) {
+    const std::string path = "/g" + std::to_string(round);
+    for (const std::string& address : servers_) fake_.SetDown(address, address == "cs4:1");
+    ASSERT_OK(ns_->CreateFile(path, 4, false));
+    proto::GetWriteLeaseResponse lease;
+    ASSERT_OK(manager_->GetWriteLease(path, 0, &lease));
+    EXPECT_NE(lease.primary(), "cs4:1");
+    const std::vector<std::string> failed = fake_.FirstMutation(lease.handle(), lease.version());
+    if (!failed.empty()) {
+      EXPECT_EQ(failed, std::vector<std::string>{"cs4:1"});
+      EXPECT_EQ(lease.version(), 1u);
+      manager_->ReportWriteFailure(lease.handle(), lease.version(), failed);
+      lease.Clear();
+      ASSERT_OK(manager_->GetWriteLease(path, 0, &lease));
+      EXPECT_EQ(lease.version(), 2u);
+    }
+    ASSERT_EQ(lease.replicas_size(), 3) << path;
+    for (const std::string& address : lease.replicas()) {
+      EXPECT_NE(address, "cs4:1");
+      EXPECT_EQ(fake_.version(address, lease.handle()), lease.version()) << address;
+    }
+  }
+}
+
+TEST_F(ChunkManagerTest, SecondariesTheFirstWriteNeverReachedAreCreatedByTheNextVersion) {
+  // The first write under a new chunk's lease failed before any mutation (its push
+  // broke): no secondary has the chunk. The next lease creates it on them at the new
+  // version, so the chunk keeps all its replicas.
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/g", 0, &lease));
-  EXPECT_EQ(lease.version(), 2u);
-  EXPECT_EQ(lease.replicas_size(), 3);
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  for (const std::string& address : lease.replicas()) {
+    EXPECT_EQ(fake_.version(address, lease.handle()), address == lease.primary() ? 1u : 0u);
+  }
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
+  proto::GetWriteLeaseResponse next;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &next));
+  EXPECT_EQ(next.version(), 2u);
+  ASSERT_EQ(next.replicas_size(), 3);
+  for (const std::string& address : next.replicas()) {
+    EXPECT_EQ(fake_.version(address, lease.handle()), 2u) << address;
+  }
+  // Their creation is done: a later version change only moves existing replicas.
+  manager_->ReportWriteFailure(next.handle(), next.version(), {});
+  const std::string gone = next.replicas(1);
+  fake_.Forget(gone, next.handle());
+  proto::GetWriteLeaseResponse third;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &third));
+  EXPECT_EQ(third.version(), 3u);
+  EXPECT_EQ(third.replicas_size(), 2);
+  for (const std::string& address : third.replicas()) EXPECT_NE(address, gone);
+}
+
+TEST_F(ChunkManagerTest, ASecondaryThatRestartedIsNeverCreatedEmpty) {
+  // A secondary sends a full report (it restarted: it may have applied the first write
+  // and lost it with its unsynced chunk). A version change must not recreate its
+  // replica empty; it is left behind instead.
+  proto::GetWriteLeaseResponse lease;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  const std::string restarted = lease.replicas(1);
+  Heartbeat(restarted, /*full=*/true, {});
+  manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
+  proto::GetWriteLeaseResponse next;
+  ASSERT_OK(manager_->GetWriteLease("/f", 0, &next));
+  EXPECT_EQ(next.version(), 2u);
+  EXPECT_EQ(next.replicas_size(), 2);
+  for (const std::string& address : next.replicas()) EXPECT_NE(address, restarted);
+  EXPECT_EQ(fake_.version(restarted, lease.handle()), 0u);
+}
+
+TEST_F(ChunkManagerTest, NoChunkWhenNoPrimaryTakesTheFirstLease) {
+  for (const std::string& address : servers_) fake_.SetDown(address, true);
+  proto::GetWriteLeaseResponse lease;
+  Status s = manager_->GetWriteLease("/f", 0, &lease);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("allocating chunk 0 of /f"), std::string::npos) << s.ToString();
+  proto::GetChunkLocationsResponse locations;
+  ASSERT_OK(manager_->GetChunkLocations("/f", 0, 0, &locations));
+  EXPECT_EQ(locations.chunks_size(), 0);  // nothing logged
+  // Servers back: the next writer allocates it.
+  for (const std::string& address : servers_) fake_.SetDown(address, false);
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
+  EXPECT_EQ(lease.version(), 1u);
 }
 
 TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   const std::string old_primary = lease.primary();
   // The primary stops answering; a client reports its failed write. The revocation
   // cannot reach the primary, so its lease may still be in force.
@@ -223,14 +337,14 @@ TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
   manager_->ReportWriteFailure(lease.handle(), lease.version(), {old_primary});
   AdvanceWithHeartbeats(kLeaseMs / 2, old_primary);
   proto::GetWriteLeaseResponse during;
-  Status s = manager_->GetWriteLease("/f", 0, &during);
+  Status s = GetWriteLease("/f", 0, &during);
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_NE(s.message().find("may be in force"), std::string::npos) << s.ToString();
   // Once the lease is surely over, another replica becomes primary at a new version;
   // the silent one misses the version and is left behind.
   AdvanceWithHeartbeats(kLeaseMs, old_primary);
   proto::GetWriteLeaseResponse after;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &after));
+  ASSERT_OK(GetWriteLease("/f", 0, &after));
   EXPECT_NE(after.primary(), old_primary);
   EXPECT_EQ(after.version(), 2u);
   EXPECT_EQ(after.replicas_size(), 2);
@@ -239,14 +353,14 @@ TEST_F(ChunkManagerTest, NoNewPrimaryWhileTheOldLeaseMayBeAlive) {
 
 TEST_F(ChunkManagerTest, ReportedFailureRevokesAndRegrantsAtNewVersion) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   // One secondary stops answering; the client reports the failed write.
   const std::string broken = lease.replicas(2);
   fake_.SetDown(broken, true);
   manager_->ReportWriteFailure(lease.handle(), lease.version(), {broken});
   EXPECT_EQ(fake_.revokes(), 1);
   proto::GetWriteLeaseResponse fresh;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &fresh));  // no wait: the primary confirmed
+  ASSERT_OK(GetWriteLease("/f", 0, &fresh));  // no wait: the primary confirmed
   EXPECT_EQ(fresh.version(), lease.version() + 1);
   EXPECT_EQ(fresh.replicas_size(), 2);
   EXPECT_EQ(fake_.version(broken, lease.handle()), lease.version());  // stale now
@@ -270,7 +384,7 @@ TEST_F(ChunkManagerTest, ReportedFailureRevokesAndRegrantsAtNewVersion) {
 
 TEST_F(ChunkManagerTest, OldChunksWaitOneLeasePeriodAfterStart) {
   proto::GetWriteLeaseResponse old_chunk;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &old_chunk));
+  ASSERT_OK(GetWriteLease("/f", 0, &old_chunk));
   // A new master incarnation: the previous one's primary may still hold its lease.
   manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
                                             registry_.get(), &fake_, &clock_);
@@ -279,19 +393,19 @@ TEST_F(ChunkManagerTest, OldChunksWaitOneLeasePeriodAfterStart) {
   report.set_version(old_chunk.version());
   for (const std::string& address : old_chunk.replicas()) Heartbeat(address, true, {report});
   proto::GetWriteLeaseResponse lease;
-  Status s = manager_->GetWriteLease("/f", 0, &lease);
+  Status s = GetWriteLease("/f", 0, &lease);
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_NE(s.message().find("started recently"), std::string::npos) << s.ToString();
   // A chunk allocated by this incarnation cannot have an older lease: no wait.
-  ASSERT_OK(manager_->GetWriteLease("/f", 1, &lease));
+  ASSERT_OK(GetWriteLease("/f", 1, &lease));
   clock_.Advance(kLeaseMs * 1000);
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   EXPECT_EQ(lease.version(), old_chunk.version() + 1);
 }
 
 TEST_F(ChunkManagerTest, AdoptsAHigherReportedVersion) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   // As if the master had died after moving a replica to version 3 but before logging it.
   proto::ChunkReport report;
   report.set_handle(lease.handle());
@@ -302,7 +416,7 @@ TEST_F(ChunkManagerTest, AdoptsAHigherReportedVersion) {
 
 TEST_F(ChunkManagerTest, HeartbeatsExtendLeasesOfTheirPrimary) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   proto::ChunkReport wanted;
   wanted.set_handle(lease.handle());
   wanted.set_version(lease.version());
@@ -317,7 +431,7 @@ TEST_F(ChunkManagerTest, HeartbeatsExtendLeasesOfTheirPrimary) {
   }
   // Two lease periods later the lease still stands: no new grant happened.
   proto::GetWriteLeaseResponse again;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &again));
+  ASSERT_OK(GetWriteLease("/f", 0, &again));
   EXPECT_EQ(again.version(), lease.version());
   EXPECT_EQ(fake_.grants(), 1);
 }
@@ -330,7 +444,7 @@ TEST_F(ChunkManagerTest, UnknownOrDeadServerMustSendAFullReport) {
 
 TEST_F(ChunkManagerTest, OrphanedAndStaleReplicasAreGarbage) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   proto::ChunkReport live, stale, orphan;
   live.set_handle(lease.handle());
   live.set_version(lease.version());
@@ -369,8 +483,8 @@ TEST_F(ChunkManagerTest, FullReportsAreAskedForPeriodically) {
 
 TEST_F(ChunkManagerTest, SnapshotSharesChunksUntilTheFirstWriteCopiesThem) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
-  ASSERT_OK(manager_->GetWriteLease("/f", 1, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 1, &lease));
   const uint64_t shared = lease.handle();
   Snapshotter snapshotter(ns_.get(), manager_.get(), log_.get());
   ASSERT_OK(snapshotter.Snapshot("/f", "/snap"));
@@ -387,14 +501,14 @@ TEST_F(ChunkManagerTest, SnapshotSharesChunksUntilTheFirstWriteCopiesThem) {
 
   // Writing chunk 1 of the source copies it: the snapshot keeps the old chunk.
   proto::GetWriteLeaseResponse after;
-  ASSERT_OK(manager_->GetWriteLease("/f", 1, &after));
+  ASSERT_OK(GetWriteLease("/f", 1, &after));
   EXPECT_NE(after.handle(), shared);
   EXPECT_EQ(fake_.clones(), 3);  // one local copy per replica
   EXPECT_EQ(handles("/snap")[1], shared);
   EXPECT_EQ(handles("/f")[1], after.handle());
   EXPECT_EQ(handles("/f")[0], handles("/snap")[0]);  // chunk 0 is still shared
   // Writing the snapshot's chunk 1 now needs no copy: it is the only reference left.
-  ASSERT_OK(manager_->GetWriteLease("/snap", 1, &after));
+  ASSERT_OK(GetWriteLease("/snap", 1, &after));
   EXPECT_EQ(after.handle(), shared);
   EXPECT_EQ(fake_.clones(), 3);
 
@@ -412,7 +526,7 @@ TEST_F(ChunkManagerTest, SnapshotSharesChunksUntilTheFirstWriteCopiesThem) {
 
 TEST_F(ChunkManagerTest, SnapshotOfChunksThatChangedMeanwhileIsRefused) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   // The chunk set the leader froze (none) is not the file's (one chunk): refused.
   ASSERT_CODE(ns_->Snapshot("/f", "/g", {}), StatusCode::kAborted);
   ASSERT_CODE(ns_->Stat("/g"), StatusCode::kNotFound);
@@ -429,7 +543,7 @@ TEST_F(ChunkManagerTest, SnapshotErrors) {
   ASSERT_CODE(snapshotter.Snapshot("/f", "/nodir/x"), StatusCode::kNotFound);
   // A lease that cannot be taken back (primary down) makes the snapshot wait.
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   fake_.SetDown(lease.primary(), true);
   ASSERT_CODE(snapshotter.Snapshot("/f", "/g"), StatusCode::kUnavailable);
   ASSERT_CODE(ns_->Stat("/g"), StatusCode::kNotFound);
@@ -439,7 +553,7 @@ TEST_F(ChunkManagerTest, SnapshotErrors) {
 
 TEST_F(ChunkManagerTest, LostReplicasAreCopiedFewestFirst) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   // While the lease is in force the chunk is being written: left alone.
   EXPECT_EQ(manager_->ReplicateOnce(8), 0u);
   const std::string lost = lease.replicas(1);
@@ -456,13 +570,13 @@ TEST_F(ChunkManagerTest, LostReplicasAreCopiedFewestFirst) {
 
 TEST_F(ChunkManagerTest, AReplicaThatMayHaveTakenTheVersionIsLeftStale) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   // The next grant bumps the version; one replica applies it but its answer times out.
   const std::string doubtful = lease.replicas(2);
   fake_.SetSlow(doubtful);
   manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
   proto::GetWriteLeaseResponse next;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &next));
+  ASSERT_OK(GetWriteLease("/f", 0, &next));
   // Bumped twice: past the version the doubtful replica may hold.
   EXPECT_EQ(next.version(), lease.version() + 2);
   EXPECT_EQ(fake_.version(doubtful, lease.handle()), lease.version() + 1);
@@ -476,12 +590,12 @@ TEST_F(ChunkManagerTest, AReplicaThatMayHaveTakenTheVersionIsLeftStale) {
 
 TEST_F(ChunkManagerTest, HandlesAreNeverReusedAfterARestart) {
   proto::GetWriteLeaseResponse first;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &first));
+  ASSERT_OK(GetWriteLease("/f", 0, &first));
   // A new master incarnation hands out handles past everything the old one reserved.
   manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
                                             registry_.get(), &fake_, &clock_);
   proto::GetWriteLeaseResponse second;
-  ASSERT_OK(manager_->GetWriteLease("/f", 1, &second));
+  ASSERT_OK(GetWriteLease("/f", 1, &second));
   EXPECT_GE(second.handle(), first.handle() + 1024);
 }
 
@@ -489,8 +603,8 @@ TEST_F(ChunkManagerTest, NoLiveServerIsUnavailable) {
   clock_.Advance((kHeartbeatTimeoutMs + 1) * 1000);
   for (const std::string& dead : registry_->ExpireSilent()) manager_->ServerDead(dead);
   proto::GetWriteLeaseResponse lease;
-  ASSERT_CODE(manager_->GetWriteLease("/f", 0, &lease), StatusCode::kUnavailable);
-  ASSERT_CODE(manager_->GetWriteLease("/missing", 0, &lease), StatusCode::kNotFound);
+  ASSERT_CODE(GetWriteLease("/f", 0, &lease), StatusCode::kUnavailable);
+  ASSERT_CODE(GetWriteLease("/missing", 0, &lease), StatusCode::kNotFound);
 }
 
 }  // namespace
@@ -504,7 +618,7 @@ namespace {
 // next version change leaves the replica behind and it is deleted as stale.
 TEST_F(ChunkManagerTest, AFullReportBuiltBeforeACreationKeepsTheNewReplica) {
   proto::GetWriteLeaseResponse lease;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
+  ASSERT_OK(GetWriteLease("/f", 0, &lease));
   ASSERT_EQ(lease.replicas_size(), 3);
   const std::string late = lease.replicas(1);
   Heartbeat(late, /*full=*/true, {});  // built before the chunk existed there
@@ -519,7 +633,7 @@ TEST_F(ChunkManagerTest, AFullReportBuiltBeforeACreationKeepsTheNewReplica) {
   fake_.SetDown(broken, true);
   manager_->ReportWriteFailure(lease.handle(), lease.version(), {broken});
   proto::GetWriteLeaseResponse fresh;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &fresh));
+  ASSERT_OK(GetWriteLease("/f", 0, &fresh));
   EXPECT_EQ(fake_.version(late, lease.handle()), fresh.version());
   proto::ChunkReport report;
   report.set_handle(lease.handle());
@@ -547,7 +661,7 @@ TEST_F(ChunkManagerTest, RacingFirstWritersLeaveNoReplicaBehind) {
     for (int w = 0; w < kWriters; ++w) {
       writers.emplace_back([&] {
         proto::GetWriteLeaseResponse lease;
-        if (!manager_->GetWriteLease("/f", index, &lease).ok()) ++failures;
+        if (!GetWriteLease("/f", index, &lease).ok()) ++failures;
       });
     }
     for (std::thread& t : writers) t.join();
