@@ -80,7 +80,10 @@ class ChunkStore {
                                                   const ChunkStoreOptions& options = {});
   virtual ~ChunkStore() = default;
 
-  // Creates an empty chunk at `version`, durably. AlreadyExists if the handle exists.
+  // Creates an empty chunk at `version`. Not durable by itself: the chunk's first Sync
+  // (or SetVersion) makes the file and its directory entry durable, and a crash before
+  // that loses the chunk (Open removes what is left of it). AlreadyExists if the handle
+  // exists.
   virtual Status Create(uint64_t handle, uint64_t version) = 0;
 
   // Durably changes the version from `expected` to `new_version`. NotFound if absent;

@@ -3,6 +3,8 @@
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
 
+#include <random>
+
 #include "chunkserver/chunk_store.h"
 #include "chunkserver/chunkserver_metrics.h"
 #include "chunkserver/chunkserver_service.h"
@@ -16,6 +18,16 @@
 #include "common/periodic_task.h"
 
 namespace gfs::chunkserver {
+namespace {
+
+// Random, never 0 (which means "none" on the wire).
+uint64_t NewIncarnation() {
+  std::random_device random;
+  const uint64_t high = random();
+  return (high << 32 | random()) | 1;
+}
+
+}  // namespace
 
 ChunkServer::ChunkServer(ChunkServerOptions options) : options_(std::move(options)) {}
 
@@ -33,7 +45,9 @@ Status ChunkServer::Start() {
   buffer_ = std::make_unique<PushBuffer>(options_.push_buffer_bytes, options_.push_buffer_ttl,
                                          Clock::Real());
   leases_ = std::make_unique<LeaseTable>(Clock::Real());
+  const uint64_t incarnation = NewIncarnation();
   HeartbeaterOptions hb;
+  hb.incarnation = incarnation;
   hb.masters = options_.masters;
   hb.advertise = options_.advertise;
   hb.rack = options_.rack;
@@ -41,6 +55,7 @@ Status ChunkServer::Start() {
   heartbeater_ = std::make_unique<Heartbeater>(hb, store_.get(), leases_.get(), Clock::Real());
   ChunkServerServiceOptions service_options;
   service_options.advertise = options_.advertise;
+  service_options.incarnation = incarnation;
   service_ = std::make_unique<ChunkServerServiceImpl>(service_options, store_.get(), buffer_.get(),
                                                       leases_.get(), heartbeater_.get());
   start_us_ = Clock::Real()->MonotonicMicros();

@@ -362,8 +362,14 @@ grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
   if (Status s = leases_->Revoke(req->handle()); !s.ok()) {
     return ToGrpc(s.Prepend(Describe(req->handle())));
   }
-  if (req->create() && !store_->Info(req->handle()).ok()) {
-    // A new chunk's first mutation never got here: the replica starts at the new version.
+  if (req->create_incarnation() != 0 && !store_->Info(req->handle()).ok()) {
+    // A new chunk whose first mutation never got here: the replica starts at the new
+    // version, unless this process is not the one the chunk was placed on.
+    if (req->create_incarnation() != options_.incarnation) {
+      return ToGrpc(Status::NotFound(Describe(req->handle()) +
+                                     " is not here, and this server restarted since the chunk "
+                                     "was placed on it: not creating it"));
+    }
     Status s = store_->Create(req->handle(), req->new_version());
     if (s.ok()) heartbeater_->ChunkChanged(req->handle());
     return ToGrpc(s.Prepend(Describe(req->handle())));

@@ -31,6 +31,8 @@ struct ChunkServerServiceOptions {
   std::chrono::milliseconds forward_timeout{30000};
   // The largest read served in one call.
   uint64_t max_read_bytes = 8ull << 20;
+  // This process's incarnation (HeartbeatRequest.incarnation).
+  uint64_t incarnation = 0;
 };
 
 // ReadChunk is served through the completion-queue API with the reply encoded by hand

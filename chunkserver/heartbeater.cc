@@ -149,6 +149,7 @@ Status Heartbeater::SendOne() {
   proto::HeartbeatRequest req;
   req.set_address(options_.advertise);
   req.set_rack(options_.rack);
+  req.set_incarnation(options_.incarnation);
   req.set_capacity_bytes(store_->capacity_bytes());
   req.set_used_bytes(store_->used_bytes());
 

@@ -30,6 +30,8 @@ struct HeartbeaterOptions {
   std::string advertise;
   std::string rack = "default";
   std::chrono::milliseconds interval{1000};
+  // This process's incarnation (HeartbeatRequest.incarnation).
+  uint64_t incarnation = 0;
 };
 
 class Heartbeater {

@@ -185,16 +185,22 @@ Status ChunkManager::AllocateChunk(const proto::InodeRecord& file, uint64_t inde
     const HandleReservation reservation(this);
     GFS_RETURN_IF_ERROR(reservation.status());
     const uint64_t handle = reservation.handle();
-    GFS_ASSIGN_OR_RETURN(
-        std::vector<std::string> servers,
-        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication()), refused));
+    Result<std::vector<std::string>> placed =
+        registry_->PlaceNewChunk(std::max<uint32_t>(1, file.replication()), refused);
+    if (!placed.ok()) {
+      if (refused.empty()) return placed.status();
+      return Status::Unavailable(last.ToString() +
+                                 "; no other chunkserver to try: " + placed.status().ToString());
+    }
+    const std::vector<std::string>& servers = *placed;
     const std::string& primary = servers.front();
     const std::vector<std::string> secondaries(servers.begin() + 1, servers.end());
     last = chunkservers_->GrantLease(primary, handle, 1, options_.lease_ms, file.chunk_size(),
                                      secondaries, /*create=*/true);
     const int64_t confirmed = clock_->MonotonicMicros();
     if (!last.ok()) {
-      LOG(WARNING) << "new " << ChunkName(handle) << ": " << last.ToString();
+      LOG(WARNING) << "new " << ChunkName(handle) << " (chunk " << index << " of inode "
+                   << file.id() << "): " << last.ToString();
       refused.insert(primary);
       continue;
     }
@@ -232,7 +238,11 @@ Status ChunkManager::LogNewChunk(const proto::LogEntry& entry, uint64_t handle,
     for (const std::string& address : holders) RecordReplica(&state, address, version);
     if (lease) {
       for (const std::string& address : holders) {
-        if (address != lease->primary) state.awaiting_creation.insert(address);
+        auto incarnation = incarnations_.find(address);
+        if (address != lease->primary && incarnation != incarnations_.end() &&
+            incarnation->second != 0) {
+          state.awaiting_creation[address] = incarnation->second;
+        }
       }
     }
     state.lease = std::move(lease);
@@ -362,14 +372,16 @@ Result<std::vector<std::string>> ChunkManager::BumpVersion(uint64_t handle, uint
   // lease. So bump again, past it, on the replicas that answered, until none is in doubt.
   for (int round = 0; round < 3; ++round) {
     const uint64_t new_version = *version + 1;
-    std::set<std::string> awaiting;
+    std::map<std::string, uint64_t> awaiting;
     {
       MutexLock lock(&mu_);
       awaiting = chunks_[handle].awaiting_creation;
     }
     std::vector<Status> updated = CallAll(&calls_, targets, [&](const std::string& address) {
-      return chunkservers_->UpdateChunkVersion(address, handle, *version, new_version,
-                                               awaiting.count(address) != 0);
+      auto incarnation = awaiting.find(address);
+      return chunkservers_->UpdateChunkVersion(
+          address, handle, *version, new_version,
+          incarnation == awaiting.end() ? 0 : incarnation->second);
     });
     std::vector<std::string> replicas;
     bool in_doubt = false;
@@ -581,14 +593,12 @@ void ChunkManager::ProcessHeartbeat(const proto::HeartbeatRequest& req,
 
   const int64_t now = clock_->MonotonicMicros();
   MutexLock lock(&mu_);
+  incarnations_[address] = req.incarnation();
   if (req.full_report()) {
     for (auto& [handle, state] : chunks_) {
       // A report built before this master created the replica (or moved it to a new
       // version) lacks it; the server's next heartbeat reports the change.
       if (!RecentlyRecorded(state, address)) state.replicas.erase(address);
-      // It may have restarted and lost a new replica with unsynced writes: never
-      // recreate that one empty on a version change.
-      state.awaiting_creation.erase(address);
     }
     last_full_report_us_[address] = now;
   } else if (now - last_full_report_us_[address] > options_.full_report_interval_ms * 1000) {
@@ -682,7 +692,9 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     for (const auto& [handle, state] : chunks_) {
       if (state.granting || frozen_.count(handle) != 0) continue;
       if (state.lease && state.lease->until_us > now) continue;  // being written: later
-      suspects.emplace_back(handle, state.replicas);
+      std::map<std::string, uint64_t> replicas = state.replicas;
+      for (const auto& [address, incarnation] : state.awaiting_creation) replicas.erase(address);
+      suspects.emplace_back(handle, std::move(replicas));
     }
   }
   std::vector<uint64_t> gone;
@@ -759,7 +771,11 @@ size_t ChunkManager::ReplicateOnce(size_t max_copies) {
     {
       MutexLock lock(&mu_);
       if (target.ok()) chunks_[need.handle].copying_to.erase(target->front());
-      if (s.ok()) RecordReplica(&chunks_[need.handle], target->front(), need.version);
+      if (s.ok()) {
+        ChunkState& state = chunks_[need.handle];
+        RecordReplica(&state, target->front(), need.version);
+        state.awaiting_creation.erase(target->front());
+      }
     }
     Unfreeze({need.handle});
     if (s.ok()) {

@@ -134,10 +134,12 @@ class ChunkManager {
     std::set<std::string> corrupt;
     // Servers copying the chunk for re-replication right now (their replica is partial).
     std::set<std::string> copying_to;
-    // Secondaries of a chunk this master allocated that have not reported it yet: they
-    // create it with its first mutation, which may never have reached them (a push that
-    // failed first). A version change creates it there instead.
-    std::set<std::string> awaiting_creation;
+    // Secondaries of a chunk this master allocated that have not reported it yet, with
+    // their incarnation then: they create it with its first mutation, which may never
+    // have reached them (a push that failed first). A version change creates it there
+    // instead, if the server has not restarted since. Not counted as replicas when
+    // deciding what to copy.
+    std::map<std::string, uint64_t> awaiting_creation;
   };
 
   // How old a heartbeat report can be when the master processes it: the server's
@@ -149,6 +151,9 @@ class ChunkManager {
   void RecordReplica(ChunkState* state, const std::string& address, uint64_t version) REQUIRES(mu_);
   // Whether this master recorded `address`'s replica within kReportRaceUs.
   bool RecentlyRecorded(const ChunkState& state, const std::string& address) REQUIRES(mu_);
+
+  // Each chunkserver's incarnation, from its last heartbeat (HeartbeatRequest).
+  std::map<std::string, uint64_t> incarnations_ GUARDED_BY(mu_);
 
   // Calls to chunkservers in flight at once; more wait for a thread.
   static constexpr int kMaxConcurrentCalls = 32;

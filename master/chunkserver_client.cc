@@ -14,12 +14,12 @@ class GrpcChunkServerClient final : public ChunkServerClient {
   explicit GrpcChunkServerClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 
   Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                            uint64_t new_version, bool create) override {
+                            uint64_t new_version, uint64_t create_incarnation) override {
     proto::UpdateChunkVersionRequest req;
     req.set_handle(handle);
     req.set_expected_version(expected);
     req.set_new_version(new_version);
-    req.set_create(create);
+    req.set_create_incarnation(create_incarnation);
     proto::UpdateChunkVersionResponse resp;
     return Call(address, "update chunk version", [&](Stub* stub, grpc::ClientContext* ctx) {
       return stub->UpdateChunkVersion(ctx, req, &resp);

@@ -19,10 +19,11 @@ class ChunkServerClient {
   virtual ~ChunkServerClient() = default;
 
   // Moves the replica on `address` from `expected` to `new_version`, durably. With
-  // `create` (a new chunk's secondary that may never have received its first mutation)
-  // a server without the replica creates it, empty, at `new_version`.
+  // `create_incarnation` non-zero (a new chunk's secondary that may never have received
+  // its first mutation) a server without the replica creates it, empty, at
+  // `new_version`, if it is still that incarnation (UpdateChunkVersionRequest).
   virtual Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                                    uint64_t new_version, bool create) = 0;
+                                    uint64_t new_version, uint64_t create_incarnation) = 0;
   // Makes `address` the primary of `handle` at `version` for `lease_ms`; `chunk_size`
   // is the file's, to which record appends pad. With `create` (a chunk just allocated)
   // `address` first creates its empty replica at `version`, and the secondaries create

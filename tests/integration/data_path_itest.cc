@@ -741,6 +741,68 @@ TEST_F(DataPathTest, MalformedInlineDataIsRefused) {
   }
 }
 
+// The ways a chunkserver creates a replica it does not hold, besides the master's grant,
+// are narrow: only serial 1 of a mutation marked as creating, and only a version change
+// that names this process's incarnation. Anything else finds no chunk.
+TEST_F(DataPathTest, ReplicasAreCreatedOnlyByTheFirstMutationOrTheSameIncarnation) {
+  auto stub = proto::ChunkServerService::NewStub(
+      grpc::CreateChannel(cluster_->chunkserver_address(0), grpc::InsecureChannelCredentials()));
+  auto apply = [&](uint64_t handle, uint64_t serial, bool create) {
+    proto::ApplyMutationRequest req;
+    req.set_handle(handle);
+    req.set_version(1);
+    req.set_serial(serial);
+    req.set_length(5);
+    req.set_inline_data("hello");
+    req.set_create(create);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    proto::ApplyMutationResponse resp;
+    return stub->ApplyMutation(&ctx, req, &resp);
+  };
+  auto bump = [&](uint64_t handle, uint64_t from, uint64_t incarnation) {
+    proto::UpdateChunkVersionRequest req;
+    req.set_handle(handle);
+    req.set_expected_version(from);
+    req.set_new_version(from + 1);
+    req.set_create_incarnation(incarnation);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    proto::UpdateChunkVersionResponse resp;
+    return stub->UpdateChunkVersion(&ctx, req, &resp);
+  };
+  auto exists = [&](uint64_t handle) { return cluster_->ReadReplicaData(0, handle).ok(); };
+
+  // Serial 1 not marked as creating finds no chunk; serial 2 marked as creating (a
+  // replica lost after the first mutation) creates nothing either.
+  grpc::Status s = apply(1001, 1, false);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  s = apply(1001, 2, true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_FALSE(exists(1001));
+  // Serial 1 marked as creating creates the replica and applies the write.
+  s = apply(1002, 1, true);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  Result<std::string> data = cluster_->ReadReplicaData(0, 1002);
+  ASSERT_OK(data);
+  EXPECT_EQ(*data, "hello");
+  // A version change naming another incarnation (the server restarted since the
+  // placement, as far as it can tell) creates nothing.
+  s = bump(1003, 1, 12345);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_NE(s.error_message().find("restarted"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(exists(1003));
+  // On a replica that exists it is a plain version change, whatever the incarnation:
+  // 1 -> 2 here, so that 2 -> 3 works next and 1 -> 2 no longer does.
+  s = bump(1002, 1, 12345);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(bump(1002, 2, 0).ok());
+  EXPECT_EQ(bump(1002, 1, 0).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  data = cluster_->ReadReplicaData(0, 1002);
+  ASSERT_OK(data);
+  EXPECT_EQ(*data, "hello");
+}
+
 // One client writes a file, renames it away, and creates a new file at the old path; then
 // deletes and creates again. Its cached leases must never send bytes to the old file.
 // A push whose message does not parse is refused with INVALID_ARGUMENT, and the push

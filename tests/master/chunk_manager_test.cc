@@ -15,10 +15,13 @@ namespace {
 class FakeChunkServers : public ChunkServerClient {
  public:
   Status UpdateChunkVersion(const std::string& address, uint64_t handle, uint64_t expected,
-                            uint64_t new_version, bool create) override {
+                            uint64_t new_version, uint64_t create_incarnation) override {
     MutexLock lock(&mu_);
     if (down_.count(address)) return Status::Unavailable(address + " is down");
-    if (create) versions_.emplace(std::make_pair(address, handle), expected);
+    if (create_incarnation != 0 && versions_.count({address, handle}) == 0) {
+      if (create_incarnation != Incarnation(address)) return Status::NotFound("restarted");
+      versions_[{address, handle}] = expected;
+    }
     uint64_t& version = versions_[{address, handle}];
     if (version != expected) return Status::FailedPrecondition("version mismatch");
     version = new_version;
@@ -104,6 +107,20 @@ class FakeChunkServers : public ChunkServerClient {
       down_.erase(address);
     }
   }
+  // The incarnation `address` sends in its heartbeats.
+  uint64_t Incarnation(const std::string& address) REQUIRES(mu_) {
+    return incarnations_.emplace(address, 1).first->second;
+  }
+  uint64_t incarnation(const std::string& address) {
+    MutexLock lock(&mu_);
+    return Incarnation(address);
+  }
+  // `address` restarts: a new incarnation, and the replicas it never synced are gone.
+  void Restart(const std::string& address, const std::vector<uint64_t>& lost) {
+    MutexLock lock(&mu_);
+    ++incarnations_[address];
+    for (uint64_t handle : lost) versions_.erase({address, handle});
+  }
   // `address` loses its replica of `handle`.
   void Forget(const std::string& address, uint64_t handle) {
     MutexLock lock(&mu_);
@@ -131,6 +148,7 @@ class FakeChunkServers : public ChunkServerClient {
   std::map<std::pair<std::string, uint64_t>, uint64_t> versions_;
   std::map<uint64_t, std::pair<std::string, uint64_t>> primaries_;
   std::map<uint64_t, std::vector<std::string>> new_chunk_secondaries_;
+  std::map<std::string, uint64_t> incarnations_;
   int grants_ = 0;
   int revokes_ = 0;
   int clones_ = 0;
@@ -148,6 +166,7 @@ class ChunkManagerTest : public NamespaceFixture {
     for (const std::string& address : servers_) Heartbeat(address, /*full=*/true);
     manager_ = std::make_unique<ChunkManager>(ChunkManagerOptions{kLeaseMs, 1000}, log_.get(),
                                               registry_.get(), &fake_, &clock_);
+    for (const std::string& address : servers_) Heartbeat(address, /*full=*/false);
     // Leases are held back for one lease period after the master starts.
     clock_.Advance(kLeaseMs * 1000);
     ASSERT_OK(ns_->CreateFile("/f", 3, false));
@@ -161,6 +180,7 @@ class ChunkManagerTest : public NamespaceFixture {
     req.set_rack("rack-" + address);
     req.set_capacity_bytes(1000);
     req.set_full_report(full);
+    req.set_incarnation(fake_.incarnation(address));
     for (const auto& r : reports) *req.add_chunks() = r;
     for (const auto& r : extensions) *req.add_lease_extensions() = r;
     proto::HeartbeatResponse resp;
@@ -184,11 +204,19 @@ class ChunkManagerTest : public NamespaceFixture {
   }
 
   // The lease, followed by a write under it: a new chunk's first write creates its
-  // secondaries' replicas (on those that are up).
+  // secondaries' replicas (on those that are up), which their next heartbeats report.
   Status GetWriteLease(const std::string& path, uint64_t index,
                        proto::GetWriteLeaseResponse* lease) {
     Status s = manager_->GetWriteLease(path, index, lease);
-    if (s.ok()) fake_.FirstMutation(lease->handle(), lease->version());
+    if (!s.ok()) return s;
+    const std::vector<std::string> failed = fake_.FirstMutation(lease->handle(), lease->version());
+    for (const std::string& address : lease->replicas()) {
+      if (std::find(failed.begin(), failed.end(), address) != failed.end()) continue;
+      proto::ChunkReport report;
+      report.set_handle(lease->handle());
+      report.set_version(lease->version());
+      Heartbeat(address, /*full=*/false, {report});
+    }
     return s;
   }
 
@@ -239,29 +267,36 @@ TEST_F(ChunkManagerTest, AllocatesOnDistinctServersAndGrantsALease) {
 }
 
 TEST_F(ChunkManagerTest, APlacedServerThatIsDownIsLeftOutAtTheFirstWrite) {
-  // cs4 does not answer but is not known dead yet. As the primary it refuses the grant
-  // and the chunk goes elsewhere; as a secondary the first write fails there, and the
-  // next lease moves the other replicas to a new version, so that cs4 can never pass
-  // for up to date.
-  for (int round = 0; round < 8; ++round) {
-    const std::string path = "/g" + std::to_string(round);
-    for (const std::string& address : servers_) fake_.SetDown(address, address == "cs4:1");
+  // A server that does not answer but is not known dead yet. Placement puts cs1 first
+  // (all else equal, the lowest address) and cs4 last. As the primary, cs1 refuses the
+  // grant and the chunk goes elsewhere; as a secondary, cs4 fails the first write, and
+  // the next lease moves the other replicas to a new version, so that cs4 can never
+  // pass for up to date.
+  int file = 0;
+  for (const std::string down : {"cs1:1", "cs4:1"}) {
+    SCOPED_TRACE(down + " down");
+    for (const std::string& address : servers_) fake_.SetDown(address, address == down);
+    const std::string path = "/g" + std::to_string(file++);
     ASSERT_OK(ns_->CreateFile(path, 4, false));
     proto::GetWriteLeaseResponse lease;
     ASSERT_OK(manager_->GetWriteLease(path, 0, &lease));
-    EXPECT_NE(lease.primary(), "cs4:1");
+    EXPECT_NE(lease.primary(), down);
+    EXPECT_EQ(lease.version(), 1u);
     const std::vector<std::string> failed = fake_.FirstMutation(lease.handle(), lease.version());
-    if (!failed.empty()) {
-      EXPECT_EQ(failed, std::vector<std::string>{"cs4:1"});
-      EXPECT_EQ(lease.version(), 1u);
+    if (down == "cs1:1") {
+      EXPECT_EQ(lease.replicas_size(), 3);  // refused as primary, left out
+      EXPECT_TRUE(failed.empty());
+    } else {
+      EXPECT_EQ(lease.replicas_size(), 4);  // placed as a secondary
+      ASSERT_EQ(failed, std::vector<std::string>{down});
       manager_->ReportWriteFailure(lease.handle(), lease.version(), failed);
       lease.Clear();
       ASSERT_OK(manager_->GetWriteLease(path, 0, &lease));
       EXPECT_EQ(lease.version(), 2u);
     }
-    ASSERT_EQ(lease.replicas_size(), 3) << path;
+    ASSERT_EQ(lease.replicas_size(), 3);
     for (const std::string& address : lease.replicas()) {
-      EXPECT_NE(address, "cs4:1");
+      EXPECT_NE(address, down);
       EXPECT_EQ(fake_.version(address, lease.handle()), lease.version()) << address;
     }
   }
@@ -296,20 +331,40 @@ TEST_F(ChunkManagerTest, SecondariesTheFirstWriteNeverReachedAreCreatedByTheNext
 }
 
 TEST_F(ChunkManagerTest, ASecondaryThatRestartedIsNeverCreatedEmpty) {
-  // A secondary sends a full report (it restarted: it may have applied the first write
-  // and lost it with its unsynced chunk). A version change must not recreate its
-  // replica empty; it is left behind instead.
+  // A secondary applies the first write of a new chunk, then restarts before it synced
+  // or reported it (and before any heartbeat tells the master). A version change must
+  // not recreate its replica empty, which would pass for up to date without the write:
+  // it is left behind instead.
+  for (bool heartbeat_after_restart : {false, true}) {
+    const std::string path = heartbeat_after_restart ? "/h" : "/g";
+    ASSERT_OK(ns_->CreateFile(path, 3, false));
+    proto::GetWriteLeaseResponse lease;
+    ASSERT_OK(manager_->GetWriteLease(path, 0, &lease));
+    // The first write reaches every replica; no heartbeat reports it yet.
+    ASSERT_TRUE(fake_.FirstMutation(lease.handle(), lease.version()).empty());
+    const std::string restarted = lease.replicas(1);
+    fake_.Restart(restarted, {lease.handle()});
+    if (heartbeat_after_restart) Heartbeat(restarted, /*full=*/false);
+    manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
+    proto::GetWriteLeaseResponse next;
+    ASSERT_OK(manager_->GetWriteLease(path, 0, &next));
+    EXPECT_EQ(next.version(), 2u);
+    EXPECT_EQ(next.replicas_size(), 2);
+    for (const std::string& address : next.replicas()) EXPECT_NE(address, restarted);
+    EXPECT_EQ(fake_.version(restarted, lease.handle()), 0u) << path;
+  }
+}
+
+TEST_F(ChunkManagerTest, SecondariesNeverCreatedAreNotCountedForCopies) {
+  // The writer of a new chunk went away before its first write: only the primary has
+  // the chunk. Once the lease is over, the chunk is copied as a chunk with one replica.
   proto::GetWriteLeaseResponse lease;
   ASSERT_OK(manager_->GetWriteLease("/f", 0, &lease));
-  const std::string restarted = lease.replicas(1);
-  Heartbeat(restarted, /*full=*/true, {});
-  manager_->ReportWriteFailure(lease.handle(), lease.version(), {});
-  proto::GetWriteLeaseResponse next;
-  ASSERT_OK(manager_->GetWriteLease("/f", 0, &next));
-  EXPECT_EQ(next.version(), 2u);
-  EXPECT_EQ(next.replicas_size(), 2);
-  for (const std::string& address : next.replicas()) EXPECT_NE(address, restarted);
-  EXPECT_EQ(fake_.version(restarted, lease.handle()), 0u);
+  AdvanceWithHeartbeats(kLeaseMs * 2);
+  EXPECT_EQ(manager_->ReplicateOnce(8), 1u);  // one copy of a chunk per round
+  EXPECT_EQ(manager_->ReplicateOnce(8), 1u);
+  EXPECT_EQ(manager_->ReplicateOnce(8), 0u);
+  EXPECT_EQ(fake_.copies(), 2);
 }
 
 TEST_F(ChunkManagerTest, NoChunkWhenNoPrimaryTakesTheFirstLease) {
