@@ -45,7 +45,8 @@ Status ChunkServer::Start() {
   buffer_ = std::make_unique<PushBuffer>(options_.push_buffer_bytes, options_.push_buffer_ttl,
                                          Clock::Real());
   leases_ = std::make_unique<LeaseTable>(Clock::Real());
-  const uint64_t incarnation = NewIncarnation();
+  incarnation_ = NewIncarnation();
+  const uint64_t incarnation = incarnation_;
   HeartbeaterOptions hb;
   hb.incarnation = incarnation;
   hb.masters = options_.masters;
@@ -90,7 +91,7 @@ Status ChunkServer::Start() {
   heartbeater_->Start();
   LOG(INFO) << "[cs " << options_.advertise << "] serving on " << options_.listen << ", "
             << store_->List().size() << " chunks in " << options_.data_dir << ", rack "
-            << options_.rack;
+            << options_.rack << ", incarnation " << std::hex << incarnation_;
   return Status::OK();
 }
 

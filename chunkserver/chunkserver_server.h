@@ -86,7 +86,8 @@ class ChunkServer {
   std::unique_ptr<PeriodicTask> sweeper_;
   // /metrics and the status page; null without http_listen.
   std::unique_ptr<HttpServer> http_;
-  int64_t start_us_ = 0;  // monotonic
+  int64_t start_us_ = 0;      // monotonic
+  uint64_t incarnation_ = 0;  // HeartbeatRequest.incarnation
 };
 
 }  // namespace gfs::chunkserver

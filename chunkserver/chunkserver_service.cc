@@ -371,6 +371,7 @@ grpc::Status ChunkServerServiceImpl::UpdateChunkVersion(grpc::ServerContext*,
                                      "was placed on it: not creating it"));
     }
     Status s = store_->Create(req->handle(), req->new_version());
+    if (s.ok()) s = store_->Sync(req->handle());  // durable, as a version change is
     if (s.ok()) heartbeater_->ChunkChanged(req->handle());
     return ToGrpc(s.Prepend(Describe(req->handle())));
   }

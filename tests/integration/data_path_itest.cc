@@ -518,9 +518,11 @@ TEST_F(DataPathTest, RestartedChunkserverKeepsItsReplicas) {
 }
 
 // New chunks are placed on a server killed a moment ago, before the master knows it is
-// dead: their secondaries are created by the first write, which fails there (small
-// files go inline; larger ones push first, and the push fails before any mutation). The
-// writes still succeed, and every chunk keeps both live replicas, with the same bytes.
+// dead. Placed first, it refuses the grant and the chunk goes elsewhere; placed as a
+// secondary, the first write fails there (small files go inline; larger ones push
+// first, and the push fails before any mutation reaches a secondary, so the next
+// version creates the live one). Which of the two happens depends on placement; either
+// way the writes succeed and every chunk keeps both live replicas, with the same bytes.
 TEST_F(DataPathTest, NewChunksOnAServerJustKilledKeepTheirOtherReplicas) {
   cluster_->KillChunkserver(2);
   const std::string dead = cluster_->chunkserver_address(2);
@@ -745,8 +747,12 @@ TEST_F(DataPathTest, MalformedInlineDataIsRefused) {
 // are narrow: only serial 1 of a mutation marked as creating, and only a version change
 // that names this process's incarnation. Anything else finds no chunk.
 TEST_F(DataPathTest, ReplicasAreCreatedOnlyByTheFirstMutationOrTheSameIncarnation) {
+  // A chunkserver of its own that never heartbeats: the master would otherwise have the
+  // made-up chunks below deleted as orphans while the test looks at them.
+  ASSERT_OK(cluster_->StartChunkservers(1, {"--heartbeat_ms=3600000"}));
+  const int cs = cluster_->num_chunkservers() - 1;
   auto stub = proto::ChunkServerService::NewStub(
-      grpc::CreateChannel(cluster_->chunkserver_address(0), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(cluster_->chunkserver_address(cs), grpc::InsecureChannelCredentials()));
   auto apply = [&](uint64_t handle, uint64_t serial, bool create) {
     proto::ApplyMutationRequest req;
     req.set_handle(handle);
@@ -771,7 +777,7 @@ TEST_F(DataPathTest, ReplicasAreCreatedOnlyByTheFirstMutationOrTheSameIncarnatio
     proto::UpdateChunkVersionResponse resp;
     return stub->UpdateChunkVersion(&ctx, req, &resp);
   };
-  auto exists = [&](uint64_t handle) { return cluster_->ReadReplicaData(0, handle).ok(); };
+  auto exists = [&](uint64_t handle) { return cluster_->ReadReplicaData(cs, handle).ok(); };
 
   // Serial 1 not marked as creating finds no chunk; serial 2 marked as creating (a
   // replica lost after the first mutation) creates nothing either.
@@ -783,7 +789,7 @@ TEST_F(DataPathTest, ReplicasAreCreatedOnlyByTheFirstMutationOrTheSameIncarnatio
   // Serial 1 marked as creating creates the replica and applies the write.
   s = apply(1002, 1, true);
   EXPECT_TRUE(s.ok()) << s.error_message();
-  Result<std::string> data = cluster_->ReadReplicaData(0, 1002);
+  Result<std::string> data = cluster_->ReadReplicaData(cs, 1002);
   ASSERT_OK(data);
   EXPECT_EQ(*data, "hello");
   // A version change naming another incarnation (the server restarted since the
@@ -792,13 +798,31 @@ TEST_F(DataPathTest, ReplicasAreCreatedOnlyByTheFirstMutationOrTheSameIncarnatio
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
   EXPECT_NE(s.error_message().find("restarted"), std::string::npos) << s.error_message();
   EXPECT_FALSE(exists(1003));
+  // The incarnation this process logged at start creates the replica, durably, at the
+  // new version.
+  uint64_t incarnation = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::ifstream log(cluster_->chunkserver(cs)->log_path());
+        const std::string text((std::istreambuf_iterator<char>(log)), {});
+        std::smatch m;
+        if (!std::regex_search(text, m, std::regex("incarnation ([0-9a-f]+)"))) return false;
+        incarnation = std::stoull(m[1].str(), nullptr, 16);
+        return true;
+      },
+      seconds(10)))
+      << "no incarnation in " << cluster_->chunkserver(cs)->log_path();
+  s = bump(1004, 1, incarnation);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(exists(1004));
+  EXPECT_TRUE(bump(1004, 2, 0).ok()) << "created at version 2";
   // On a replica that exists it is a plain version change, whatever the incarnation:
   // 1 -> 2 here, so that 2 -> 3 works next and 1 -> 2 no longer does.
   s = bump(1002, 1, 12345);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(bump(1002, 2, 0).ok());
   EXPECT_EQ(bump(1002, 1, 0).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  data = cluster_->ReadReplicaData(0, 1002);
+  data = cluster_->ReadReplicaData(cs, 1002);
   ASSERT_OK(data);
   EXPECT_EQ(*data, "hello");
 }
