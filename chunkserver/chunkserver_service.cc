@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -210,8 +211,9 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
   return s.Prepend(Describe(m.handle()));
 }
 
-Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest& m,
-                                               const std::vector<std::string>& secondaries) {
+Status ChunkServerServiceImpl::ApplyEverywhere(
+    const proto::ApplyMutationRequest& m, const std::vector<std::string>& secondaries,
+    std::chrono::system_clock::time_point client_deadline) {
   // The secondaries apply it concurrently with the primary; each in serial order. The
   // calls are asynchronous (no thread per call: that was about 300 thread creations a
   // second per chunkserver under small files); each ends by its deadline.
@@ -224,7 +226,8 @@ Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest
   Latch all_done(secondaries.size());
   for (size_t i = 0; i < secondaries.size(); ++i) {
     Forward& f = forwards[i];
-    f.ctx.set_deadline(std::chrono::system_clock::now() + options_.forward_timeout);
+    f.ctx.set_deadline(
+        std::min(std::chrono::system_clock::now() + options_.forward_timeout, client_deadline));
     peers_.Get(secondaries[i])
         ->async()
         ->ApplyMutation(&f.ctx, &m, &f.resp, [&f, &all_done](grpc::Status s) {
@@ -246,7 +249,7 @@ Status ChunkServerServiceImpl::ApplyEverywhere(const proto::ApplyMutationRequest
   return local.ok() ? first_failure : local;
 }
 
-grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::WriteRequest* req,
+grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext* ctx, const proto::WriteRequest* req,
                                            proto::WriteResponse*) {
   if (Status s = CheckInlineData(req->inline_data(), req->data_id(), req->length()); !s.ok()) {
     return ToGrpc(s.Prepend(Describe(req->handle())));
@@ -264,10 +267,11 @@ grpc::Status ChunkServerServiceImpl::Write(grpc::ServerContext*, const proto::Wr
   m.set_inline_data(req->inline_data());
   m.set_flush(req->flush());
   m.set_create(lease->creates_secondaries);
-  return ToGrpc(ApplyEverywhere(m, lease->secondaries));
+  return ToGrpc(ApplyEverywhere(m, lease->secondaries, ctx->deadline()));
 }
 
-grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::AppendRequest* req,
+grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext* ctx,
+                                            const proto::AppendRequest* req,
                                             proto::AppendResponse* resp) {
   if (Status s = CheckInlineData(req->inline_data(), req->data_id(), req->length()); !s.ok()) {
     return ToGrpc(s.Prepend(Describe(req->handle())));
@@ -291,7 +295,9 @@ grpc::Status ChunkServerServiceImpl::Append(grpc::ServerContext*, const proto::A
     m.set_length(req->length());
     m.set_inline_data(req->inline_data());
   }
-  if (Status s = ApplyEverywhere(m, lease->secondaries); !s.ok()) return ToGrpc(s);
+  if (Status s = ApplyEverywhere(m, lease->secondaries, ctx->deadline()); !s.ok()) {
+    return ToGrpc(s);
+  }
   resp->set_chunk_full(lease->pad_to > 0);
   resp->set_offset(lease->offset);
   return grpc::Status::OK;

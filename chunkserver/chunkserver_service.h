@@ -80,8 +80,12 @@ class ChunkServerServiceImpl final : public proto::ChunkServerService::WithRawMe
   // Applies one mutation locally in its serial turn; `serial` comes from the primary.
   Status ApplyInOrder(const proto::ApplyMutationRequest& m);
   // On the primary: applies `m` here and on every secondary at once; OK when all did.
+  // The forwards end by `client_deadline` (the writer's own deadline) at the latest: a
+  // mutation the writer gave up on must not hold back the revocation that its failure
+  // report asks for.
   Status ApplyEverywhere(const proto::ApplyMutationRequest& m,
-                         const std::vector<std::string>& secondaries);
+                         const std::vector<std::string>& secondaries,
+                         std::chrono::system_clock::time_point client_deadline);
   // Creates an empty replica of `handle` at `version` unless one is here already (a
   // repeated grant or mutation): for a new chunk's lease and its first mutation.
   Status CreateIfMissing(uint64_t handle, uint64_t version);

@@ -546,6 +546,50 @@ TEST_F(DataPathTest, NewChunksOnAServerJustKilledKeepTheirOtherReplicas) {
   }
 }
 
+// A secondary freezes (SIGSTOP: its connections stay open, nothing answers) while a
+// client writes, with leases as long as the default (60 s). The client gives up on the
+// write after its RPC timeout (1 s) and reports it. The primary's forward to the frozen
+// secondary ends with the client's deadline, so the revocation the report asks for goes
+// through and the retry, on the other two replicas, succeeds within the write's own
+// deadline. (With the forward left to its own 30 s deadline, the revocation could not
+// drain it, the master had to wait for the lease to run out, and the write failed.)
+TEST_F(DataPathTest, AFrozenSecondaryDelaysAWriteOnlyByTheClientsTimeouts) {
+  client_.reset();
+  cluster_ = std::make_unique<MiniCluster>(test_dir() + "/long-leases");
+  ASSERT_OK(cluster_->StartMaster({"--chunk_size_bytes=" + std::to_string(kChunk),
+                                   "--lease_ms=60000", "--heartbeat_timeout_ms=2000"}));
+  ASSERT_OK(cluster_->StartChunkservers(kServers));
+  ASSERT_OK(cluster_->WaitChunkserversLive(kServers));
+  client_ = cluster_->NewClient(DataClientOptions());
+  const std::string path = "/frozen";
+  std::string data = RandomBytes(rng_, 100000);
+  ASSERT_OK(PutFile(client_.get(), path, data, rng_));
+  Result<std::vector<ChunkLocation>> chunks = client_->GetChunkLocations(path);
+  ASSERT_OK(chunks);
+  ASSERT_EQ(chunks->size(), 1u);
+  int frozen = -1;
+  for (const std::string& replica : (*chunks)[0].replicas) {
+    if (replica != (*chunks)[0].primary) frozen = cluster_->ChunkserverIndex(replica);
+  }
+  ASSERT_GE(frozen, 0);
+
+  ClientOptions options = DataClientOptions();
+  options.rpc_timeout = seconds(1);
+  options.data_timeout = seconds(20);
+  std::unique_ptr<Client> client = cluster_->NewClient(options);
+  cluster_->PauseChunkserver(frozen);
+  const std::string patch = RandomBytes(rng_, 4000);  // inline: no push to stall first
+  const auto start = std::chrono::steady_clock::now();
+  const Status written = client->WriteAt(path, 1000, patch);
+  const auto took = std::chrono::steady_clock::now() - start;
+  cluster_->ResumeChunkserver(frozen);
+  ASSERT_OK(written) << "after " << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
+  LOG(INFO) << "the write with a frozen secondary took "
+            << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
+  data.replace(1000, patch.size(), patch);
+  ExpectFileContents(path, data);
+}
+
 // Flips one byte of `file` at `offset`, on disk, behind the chunkserver's back.
 // Flips the byte `offset` bytes into the data of the chunk file `file`.
 void FlipByte(const std::string& file, off_t offset) {
