@@ -46,9 +46,8 @@ Status ChunkServer::Start() {
                                          Clock::Real());
   leases_ = std::make_unique<LeaseTable>(Clock::Real());
   incarnation_ = NewIncarnation();
-  const uint64_t incarnation = incarnation_;
   HeartbeaterOptions hb;
-  hb.incarnation = incarnation;
+  hb.incarnation = incarnation_;
   hb.masters = options_.masters;
   hb.advertise = options_.advertise;
   hb.rack = options_.rack;
@@ -56,7 +55,7 @@ Status ChunkServer::Start() {
   heartbeater_ = std::make_unique<Heartbeater>(hb, store_.get(), leases_.get(), Clock::Real());
   ChunkServerServiceOptions service_options;
   service_options.advertise = options_.advertise;
-  service_options.incarnation = incarnation;
+  service_options.incarnation = incarnation_;
   service_ = std::make_unique<ChunkServerServiceImpl>(service_options, store_.get(), buffer_.get(),
                                                       leases_.get(), heartbeater_.get());
   start_us_ = Clock::Real()->MonotonicMicros();

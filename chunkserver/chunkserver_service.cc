@@ -169,8 +169,9 @@ Status ChunkServerServiceImpl::ApplyInOrder(const proto::ApplyMutationRequest& m
     GFS_RETURN_IF_ERROR(CheckInlineData(m.inline_data(), m.data_id(), m.length()));
     // Only the first mutation of the lease that created the chunk may create it: a
     // replica lost after that must not come back holding only the later mutations.
-    if (m.create() && m.serial() == 1)
+    if (m.create() && m.serial() == 1) {
       GFS_RETURN_IF_ERROR(CreateIfMissing(m.handle(), m.version()));
+    }
     GFS_ASSIGN_OR_RETURN(ChunkInfo info, store_->Info(m.handle()));
     if (info.version != m.version()) {
       return Status::FailedPrecondition("replica has version " + std::to_string(info.version) +
